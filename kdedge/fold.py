@@ -1,0 +1,132 @@
+"""The inference form of a model: a plain chain of dense layers with everything constant folded.
+
+At batch 1 every ONNX node costs onnxruntime call overhead, so the deployed graph should be the
+cheapest exact one. Folding (all exact up to float rounding):
+- the scaler `(x - mean) / scale` into the first layer: W' = W / scale, b' = b - W' @ mean;
+- BatchNorm (eval statistics) into the preceding Linear;
+- the student's factor gates into the factor weights: diag(sigmoid(g)) U;
+- factors whose gate is below `gate_threshold` are dropped (their output is ~0);
+- the low-rank pair (factor layer, first head layer) has no activation between them, so it is
+  merged into one dense layer when k·h < k·r + r·h multiply-accumulates.
+
+`macs` of the folded chain is the per-sample multiply-accumulate count of the exported graph, which
+`metrics.json` reports and the bench counts from the ONNX file. Hand-written because no library
+folds a custom gated layer; it is plain linear algebra.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from kdedge.models import Student, Teacher
+
+
+@dataclass
+class DenseLayer:
+    weight: np.ndarray  # [out, in] float64
+    bias: np.ndarray  # [out]
+    relu: bool  # ReLU after this layer
+
+    @property
+    def macs(self) -> int:
+        return int(self.weight.shape[0] * self.weight.shape[1])
+
+
+@dataclass
+class FoldedModel:
+    layers: list[DenseLayer]
+    steps: list[str] = field(default_factory=list)  # what was folded, for export.json
+    dropped_factors: list[int] = field(default_factory=list)
+    macs_before: int = 0
+
+    @property
+    def macs(self) -> int:
+        return sum(layer.macs for layer in self.layers)
+
+    def forward(self, x_raw: np.ndarray) -> np.ndarray:
+        """Logits for raw (unscaled) rows, in float64: the reference the export is checked against."""
+        h = np.asarray(x_raw, dtype=np.float64)
+        for layer in self.layers:
+            h = h @ layer.weight.T + layer.bias
+            if layer.relu:
+                h = np.maximum(h, 0.0)
+        return h
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().double().numpy()
+
+
+def _linear_chain(modules: list[nn.Module]) -> list[DenseLayer]:
+    """Turn Linear [BatchNorm] [ReLU] … into dense layers with BatchNorm folded in."""
+    layers: list[DenseLayer] = []
+    for module in modules:
+        if isinstance(module, nn.Linear):
+            layers.append(DenseLayer(_np(module.weight), _np(module.bias), relu=False))
+        elif isinstance(module, nn.BatchNorm1d):
+            factor = _np(module.weight) / np.sqrt(_np(module.running_var) + module.eps)
+            last = layers[-1]
+            last.weight = last.weight * factor[:, None]
+            last.bias = (last.bias - _np(module.running_mean)) * factor + _np(module.bias)
+        elif isinstance(module, nn.ReLU):
+            layers[-1].relu = True
+        else:
+            raise TypeError(f"cannot fold {type(module).__name__}")
+    return layers
+
+
+def fold_model(model: nn.Module, mean: np.ndarray, scale: np.ndarray, *,
+               gate_threshold: float = 1e-6) -> FoldedModel:
+    """Fold `model` (teacher or student, eval statistics) and its scaler into dense layers.
+
+    Args:
+        model: a Teacher or Student.
+        mean, scale: the scaler over this model's own inputs (in its input order).
+        gate_threshold: factors whose gate sigmoid(g) is below this are dropped.
+    """
+    steps = ["scaler folded into the first layer"]
+    dropped: list[int] = []
+    if isinstance(model, Teacher):
+        layers = _linear_chain(list(model.net))
+        macs_before = sum(layer.macs for layer in layers)
+        if model.config.batchnorm:
+            steps.append("BatchNorm folded into the preceding Linear")
+    elif isinstance(model, Student):
+        gates = _np(model.gates())
+        factors = DenseLayer(_np(model.factors.weight) * gates[:, None],
+                             _np(model.factors.bias) * gates, relu=False)
+        head = _linear_chain(list(model.head))
+        macs_before = factors.macs + sum(layer.macs for layer in head)
+        steps.append("factor gates folded into the factor weights")
+        keep = gates >= gate_threshold
+        dropped = [int(i) for i in np.flatnonzero(~keep)]
+        if dropped:
+            # A dropped factor's output (gate·(u·x + c)) is ~0; the head's first layer loses its
+            # input column. Keep at least one factor so the graph stays well-formed.
+            keep[np.argmax(gates)] = True
+            dropped = [int(i) for i in np.flatnonzero(~keep)]
+            factors = DenseLayer(factors.weight[keep], factors.bias[keep], relu=False)
+            head[0].weight = head[0].weight[:, keep]
+            steps.append(f"dropped {len(dropped)} factors with gate < {gate_threshold:g}")
+        first = head[0]
+        k, r, h = factors.weight.shape[1], factors.weight.shape[0], first.weight.shape[0]
+        if k * h < k * r + r * h:
+            merged = DenseLayer(first.weight @ factors.weight,
+                                first.weight @ factors.bias + first.bias, relu=first.relu)
+            layers = [merged] + head[1:]
+            steps.append(f"low-rank pair merged into one dense layer ({k * h} < {k * r + r * h} MACs)")
+        else:
+            layers = [factors] + head
+    else:
+        raise TypeError(f"fold_model takes a Teacher or Student, not {type(model).__name__}")
+
+    mean = np.asarray(mean, dtype=np.float64)
+    scale = np.asarray(scale, dtype=np.float64)
+    first = layers[0]
+    first.weight = first.weight / scale[None, :]
+    first.bias = first.bias - first.weight @ mean
+    return FoldedModel(layers=layers, steps=steps, dropped_factors=dropped, macs_before=macs_before)

@@ -1,0 +1,125 @@
+"""Training: mini-batch Adam with early stopping, and the knowledge-distillation loss."""
+
+from __future__ import annotations
+
+import copy
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class TrainConfig:
+    """Optimiser and stopping rule, shared by teacher and students."""
+
+    max_epochs: int = 150
+    patience: int = 15  # stop after this many epochs without a better validation loss
+    batch_size: int = 128
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+
+
+def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, y: torch.Tensor, *,
+            temperature: float, alpha: float) -> torch.Tensor:
+    """Hinton, Vinyals & Dean (2015), "Distilling the Knowledge in a Neural Network".
+
+    loss = α·CE(y, s) + (1−α)·T²·KL(softmax(t/T) ‖ softmax(s/T)), KL with reduction='batchmean'.
+    The T² keeps the soft term's gradients on the same scale as the hard term's when T changes.
+    α = 1 is plain cross-entropy (the no-KD baseline).
+    """
+    hard = F.cross_entropy(student_logits, y)
+    if alpha >= 1.0:
+        return hard
+    soft = F.kl_div(F.log_softmax(student_logits / temperature, dim=1),
+                    F.log_softmax(teacher_logits / temperature, dim=1),
+                    reduction="batchmean", log_target=True)
+    return alpha * hard + (1.0 - alpha) * temperature**2 * soft
+
+
+class Progress:
+    """One status line per model on stderr: rewritten in place on a terminal, else every 10 epochs."""
+
+    def __init__(self, label: str, *, quiet: bool):
+        self.label, self.quiet = label, quiet
+        self.tty = sys.stderr.isatty()
+        self.start = time.perf_counter()
+
+    def __call__(self, epoch: int, max_epochs: int, val_loss: float, best_epoch: int,
+                 done: bool = False) -> None:
+        if self.quiet or not (self.tty or done or epoch % 10 == 0):
+            return
+        line = (f"  {self.label:<14} epoch {epoch:>3}/{max_epochs}  val_loss {val_loss:.4f}  "
+                f"best@{best_epoch}  {time.perf_counter() - self.start:5.1f}s")
+        end = "\n" if done or not self.tty else ""
+        print(("\r" if self.tty else "") + line, end=end, file=sys.stderr, flush=True)
+
+
+def fit(model: nn.Module, X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray,
+        y_val: np.ndarray, *, config: TrainConfig, seed: int,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
+        aux_train: np.ndarray | None = None, aux_val: np.ndarray | None = None,
+        progress: Progress | None = None) -> dict:
+    """Train `model` in place and keep the weights of the epoch with the lowest validation loss.
+
+    Args:
+        X_*, y_*: standardised float32 inputs and int64 class indices.
+        loss_fn: loss_fn(logits, y, aux) where aux is the matching rows of `aux_train`/`aux_val`
+            (the teacher's logits when distilling; ignored otherwise).
+
+    Returns:
+        history: per-epoch train/validation loss and validation accuracy, and the best epoch.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    Xt, yt = torch.from_numpy(X_train), torch.from_numpy(y_train)
+    Xv, yv = torch.from_numpy(X_val), torch.from_numpy(y_val)
+    at = torch.from_numpy(aux_train) if aux_train is not None else torch.zeros(len(yt), 1)
+    av = torch.from_numpy(aux_val) if aux_val is not None else torch.zeros(len(yv), 1)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    history = {"train_loss": [], "val_loss": [], "val_accuracy": []}
+    best_loss, best_epoch, best_state = float("inf"), 0, copy.deepcopy(model.state_dict())
+    for epoch in range(1, config.max_epochs + 1):
+        model.train()
+        order = torch.randperm(len(yt), generator=generator)
+        total = 0.0
+        for start in range(0, len(order), config.batch_size):
+            idx = order[start:start + config.batch_size]
+            if len(idx) < 2 and any(isinstance(m, nn.BatchNorm1d) for m in model.modules()):
+                continue  # BatchNorm cannot normalise a batch of one row
+            loss = loss_fn(model(Xt[idx]), yt[idx], at[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss) * len(idx)
+        model.eval()
+        with torch.no_grad():
+            logits = model(Xv)
+            val_loss = float(loss_fn(logits, yv, av))
+            val_acc = float((logits.argmax(1) == yv).float().mean())
+        history["train_loss"].append(total / len(yt))
+        history["val_loss"].append(val_loss)
+        history["val_accuracy"].append(val_acc)
+        if val_loss < best_loss - 1e-6:
+            best_loss, best_epoch, best_state = val_loss, epoch, copy.deepcopy(model.state_dict())
+        if progress:
+            progress(epoch, config.max_epochs, val_loss, best_epoch)
+        if epoch - best_epoch >= config.patience:
+            break
+    model.load_state_dict(best_state)
+    model.eval()
+    if progress:
+        progress(epoch, config.max_epochs, best_loss, best_epoch, done=True)
+    history["best_epoch"] = best_epoch
+    history["epochs_run"] = epoch
+    return history
+
+
+def predict_logits(model: nn.Module, X: np.ndarray) -> np.ndarray:
+    model.eval()
+    with torch.no_grad():
+        return model(torch.from_numpy(X)).numpy()
