@@ -1,0 +1,1 @@
+"""Export: run directory → parity-gated ONNX models (and quantized variants)."""

@@ -1,0 +1,119 @@
+"""The `kdedge` command: a thin python-fire layer over the stage functions.
+
+Each method imports its stage lazily, so `kdedge --help` and `kdedge bench` never import torch.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import fire
+
+from kdedge.rundir import KdedgeError
+
+
+class KdedgeCLI:
+    """Distil a tabular classifier into a small k-feature student, export it, measure it, report it.
+
+    Stages: distill → export → bench → report (`run` does all four on one run directory).
+    """
+
+    def distill(self, data: str | None = None, target: str | None = None, features: int = 6,
+                out: str | None = None, force: bool = False, seed: int = 0,
+                test_size: float = 0.2, val_size: float = 0.2,
+                teacher_hidden: tuple = (256, 128), rank: int | None = None,
+                student_hidden: tuple = (32,), temperature: float = 4.0, alpha: float = 0.5,
+                max_epochs: int = 150, patience: int = 15, batch_size: int = 128,
+                lr: float = 3e-3, quiet: bool = False) -> str:
+        """Train the teacher, rank features, distil a student on the top `features`; write a run dir.
+
+        Args:
+            data: omit for the built-in default; wine, breast_cancer, digits, iris; or a CSV/Parquet path.
+            target: the label column (required for a file).
+            features: k, how many top-ranked features the student reads.
+            out: the run directory (default: a new folder under runs/); never replaced without --force.
+            rank: the student's number of gated factors (default ceil(2k/3)).
+            temperature: KD temperature T.
+            alpha: weight of the hard-label cross-entropy (1 - alpha on the soft KD term).
+        """
+        from kdedge.distill import distill
+
+        return str(distill(data=data, target=target, features=features, out=out, force=force,
+                           seed=seed, test_size=test_size, val_size=val_size,
+                           teacher_hidden=_ints(teacher_hidden, "teacher_hidden"), rank=rank,
+                           student_hidden=_ints(student_hidden, "student_hidden"),
+                           temperature=temperature, alpha=alpha, max_epochs=max_epochs,
+                           patience=patience, batch_size=batch_size, lr=lr, quiet=quiet))
+
+    def export(self, run_dir: str, quantize: str | bool | None = None, force: bool = False,
+               quiet: bool = False) -> str:
+        """Export teacher and student to RUN_DIR/onnx/ (parity-gated); optionally quantize the student.
+
+        Args:
+            run_dir: a run directory written by `kdedge distill`.
+            quantize: int8, int8-static, fp16 or all (`--quantize` alone means int8).
+            force: replace an existing RUN_DIR/onnx/.
+        """
+        from kdedge.export import export_run
+
+        return str(export_run(run_dir, quantize=quantize, force=force, quiet=quiet))
+
+    def bench(self, path: str, target: str | None = None, batch_sizes: tuple = (1, 32, 1024),
+              threads: int = 1, opt_level: str = "all", out: str | None = None,
+              force: bool = False, quiet: bool = False) -> str:
+        """Measure every ONNX model in PATH (a run directory or a folder of .onnx files).
+
+        Args:
+            target: name of this machine in the results (default: arch and CPU model).
+            batch_sizes: rows per call, e.g. 1,32,1024.
+            threads: onnxruntime intra-op threads (1 is edge-like).
+            opt_level: onnxruntime graph optimisation: disable, basic, extended or all.
+            out: the JSON to write (default RUN_DIR/bench/<target>.json).
+        """
+        from kdedge.runtime.bench import bench
+
+        return str(bench(path, target=target, batch_sizes=_ints(batch_sizes, "batch_sizes"),
+                         threads=threads, opt_level=opt_level, out=out, force=force, quiet=quiet))
+
+    def report(self, run_dir: str, lang: str = "zh", bench: str | tuple | None = None,
+               quiet: bool = False) -> str:
+        """Write RUN_DIR/report.md, report.html and plots/ from whatever stages have run.
+
+        Args:
+            lang: zh (default, as the seed report) or en.
+            bench: extra bench JSON files from other devices (repeat --bench or give a,b).
+        """
+        from kdedge.report import make_report
+
+        extra = [bench] if isinstance(bench, str) else list(bench or [])
+        return str(make_report(run_dir, lang=lang, bench_files=extra, quiet=quiet))
+
+    def run(self, data: str | None = None, target: str | None = None, features: int = 6,
+            out: str | None = None, force: bool = False, seed: int = 0, lang: str = "zh",
+            quiet: bool = False) -> str:
+        """distill → export (all variants) → bench → report on one new run directory."""
+        from kdedge.pipeline import run_all
+
+        return str(run_all(data=data, target=target, features=features, out=out, force=force,
+                           seed=seed, lang=lang, quiet=quiet))
+
+
+def _ints(value, name: str) -> list[int]:
+    """Fire gives `1,32` as a tuple and `8` as an int; accept both, refuse anything else."""
+    values = value if isinstance(value, (list, tuple)) else [value]
+    if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
+                             for v in values):
+        raise KdedgeError(f"--{name} takes positive whole numbers like 256,128; got {value!r}")
+    return list(values)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        fire.Fire(KdedgeCLI, command=argv, name="kdedge")
+    except KdedgeError as exc:
+        print(f"kdedge: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

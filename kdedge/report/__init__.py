@@ -1,0 +1,1 @@
+"""Report: run directory → report.md, report.html, plots/."""

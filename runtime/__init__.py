@@ -1,0 +1,1 @@
+"""The device runtime: benchmark ONNX models with onnxruntime. Imports no torch."""
