@@ -95,7 +95,7 @@ def fit(model: nn.Module, X_train: np.ndarray, y_train: np.ndarray, X_val: np.nd
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         model.eval()
         with torch.no_grad():
             logits = model(Xv)

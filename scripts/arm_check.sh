@@ -112,11 +112,13 @@ install_runtime() {
         mkdir -p "$src/$d"; [ -n "$(ls "$src/$d"/*.py 2>/dev/null)" ] || touch "$src/$d/__init__.py"
     done
     rm -f "$wheels"/kdedge-*.whl
-    "$HOST_PY" -m pip wheel -q --no-deps --no-build-isolation -w "$wheels" "$src"
+    "$HOST_PY" -m pip wheel -q --no-deps --no-build-isolation -w "$wheels" "$src" >"$ROOT/.kdedge-wheel.log" 2>&1 \
+        || { cat "$ROOT/.kdedge-wheel.log" >&2; die "could not build the kdedge wheel from $REPO"; }
     rm -rf "$src"
+    local kdedge_whl; kdedge_whl=$(cd "$wheels" && ls kdedge-*.whl)
     chroot "$ROOT" /opt/rt/bin/pip install -q --no-index --find-links /wheels \
-        $(cd "$wheels" && ls ./*.whl | sed 's|^\./|/wheels/|')
-    chroot "$ROOT" /opt/rt/bin/pip install -q --no-index --no-deps --force-reinstall /wheels/kdedge-*.whl
+        $(cd "$wheels" && ls ./*.whl | grep -v '^\./kdedge-' | sed 's|^\./|/wheels/|')
+    chroot "$ROOT" /opt/rt/bin/pip install -q --no-index --no-deps --force-reinstall "/wheels/$kdedge_whl"
 }
 
 newest_run() {

@@ -1,0 +1,195 @@
+"""Static cost of an ONNX graph, counted from the graph itself: parameters, weight bytes, MACs.
+
+Counts are per sample: the batch dimension of every graph input is fixed to 1 and
+`onnx.shape_inference` gives the operand shapes. Only matrix products and convolutions carry
+multiply-accumulates (MACs); FLOPs are defined as 2·MACs. Element-wise ops (bias Add, Relu,
+Softmax, Cast, (De)QuantizeLinear) are listed in `op_counts` but add no MACs, so an MLP's count is
+the sum of in·out over its layers (seed teacher 13→256→128→2: 13·256 + 256·128 + 128·2 = 36,352),
+whatever its precision: an int8 QDQ graph's MatMul between DequantizeLinear nodes is counted once,
+a dynamic-int8 MatMulInteger and an fp16 Gemm count as the fp32 op they replace.
+
+onnx has no such counter (onnx-tool and similar are not dependencies here), hence this module.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+import numpy as np
+import onnx
+from onnx import helper, shape_inference
+
+# Matrix-product ops: (index of A, index of B) among the node inputs.
+_MATMUL_OPERANDS = {
+    "MatMul": (0, 1),
+    "MatMulInteger": (0, 1),
+    "QLinearMatMul": (0, 3),
+    "MatMulIntegerToFloat": (0, 1),  # com.microsoft, written by ORT graph optimisations
+    "FusedMatMul": (0, 1),  # com.microsoft
+    "DynamicQuantizeMatMul": (0, 1),  # com.microsoft
+}
+_GEMM_OPS = {"Gemm", "FusedGemm", "QGemm"}
+# Convolutions: (index of input X, index of weight W).
+_CONV_OPERANDS = {"Conv": (0, 1), "ConvInteger": (0, 1), "QLinearConv": (0, 3), "FusedConv": (0, 1)}
+# Inputs that hold quantization scales / zero points, not weights (excluded from params).
+_QUANT_PARAM_INPUTS = {
+    "QuantizeLinear": (1, 2),
+    "DequantizeLinear": (1, 2),
+    "MatMulInteger": (2, 3),
+    "ConvInteger": (2, 3),
+    "QLinearMatMul": (1, 2, 4, 5, 6, 7),
+    "QLinearConv": (1, 2, 4, 5, 6, 7),
+    "MatMulIntegerToFloat": (2, 3, 4, 5),
+    "DynamicQuantizeMatMul": (2, 3),
+    "QGemm": (1, 2, 4, 5, 7, 8),
+}
+PARAMS_RULE = (
+    "params = elements of initializers, excluding quantization scales/zero points and int64 "
+    "tensors (shapes, axes, indices); weight_bytes = their bytes in the stored dtype"
+)
+
+
+def count_graph_cost(model_or_path: onnx.ModelProto | str | os.PathLike) -> dict:
+    """Count parameters, weight bytes, MACs and FLOPs of an ONNX graph, per sample (batch 1).
+
+    Args:
+        model_or_path: A loaded `onnx.ModelProto` or the path of an .onnx file. External weight
+            data is never read: sizes come from the tensor dims.
+
+    Returns:
+        A dict with `params`, `weight_bytes`, `initializer_bytes` (all initializers), `macs`,
+        `flops` (= 2·macs), `per_op` ({op_type: {"nodes", "macs", "flops"}} for ops with MACs),
+        `op_counts` (every op type), `unknown_shapes` (nodes whose MACs could not be counted)
+        and `params_rule` (what `params` includes).
+    """
+    if isinstance(model_or_path, onnx.ModelProto):
+        model = onnx.ModelProto()
+        model.CopyFrom(model_or_path)
+    else:
+        model = onnx.load(os.fspath(model_or_path), load_external_data=False)
+    graph = model.graph
+    initializers = {t.name: t for t in graph.initializer}
+    _fix_batch_to_one(graph, initializers)
+    shapes = _infer_shapes(model, initializers)
+
+    quant_params = set()
+    for node in graph.node:
+        for index in _QUANT_PARAM_INPUTS.get(node.op_type, ()):
+            if index < len(node.input):
+                quant_params.add(node.input[index])
+    # Dynamic int8 (onnxruntime.quantization): Mul(activation scale from DynamicQuantizeLinear,
+    # weight scale) rescales the MatMulInteger result; that weight scale is no weight either.
+    dynamic_scales = {n.output[1] for n in graph.node if n.op_type == "DynamicQuantizeLinear"}
+    for node in graph.node:
+        if node.op_type == "Mul" and dynamic_scales.intersection(node.input):
+            quant_params.update(i for i in node.input if i in initializers)
+
+    params = weight_bytes = initializer_bytes = 0
+    for name, tensor in initializers.items():
+        n_elements = int(np.prod(tensor.dims, dtype=np.int64)) if tensor.dims else 1
+        n_bytes = n_elements * helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
+        initializer_bytes += n_bytes
+        if name in quant_params or tensor.data_type == onnx.TensorProto.INT64:
+            continue
+        params += n_elements
+        weight_bytes += n_bytes
+
+    per_op: dict[str, dict] = {}
+    unknown = []
+    for node in graph.node:
+        macs = _node_macs(node, shapes)
+        if macs is None:
+            unknown.append(node.name or node.op_type)
+            continue
+        if macs or node.op_type in _GEMM_OPS or node.op_type in _MATMUL_OPERANDS:
+            entry = per_op.setdefault(node.op_type, {"nodes": 0, "macs": 0, "flops": 0})
+            entry["nodes"] += 1
+            entry["macs"] += macs
+            entry["flops"] += 2 * macs
+    total = sum(entry["macs"] for entry in per_op.values())
+    return {
+        "params": params,
+        "weight_bytes": weight_bytes,
+        "initializer_bytes": initializer_bytes,
+        "macs": total,
+        "flops": 2 * total,
+        "per_op": per_op,
+        "op_counts": dict(Counter(node.op_type for node in graph.node)),
+        "nodes": len(graph.node),
+        "unknown_shapes": unknown,
+        "params_rule": PARAMS_RULE,
+    }
+
+
+def _fix_batch_to_one(graph: onnx.GraphProto, initializers: dict) -> None:
+    """Per-sample cost: set each graph input's leading symbolic dim to 1."""
+    for value in graph.input:
+        if value.name in initializers or not value.type.HasField("tensor_type"):
+            continue
+        dims = value.type.tensor_type.shape.dim
+        if len(dims) and not dims[0].HasField("dim_value"):
+            dims[0].Clear()
+            dims[0].dim_value = 1
+
+
+def _infer_shapes(model: onnx.ModelProto, initializers: dict) -> dict[str, list[int | None]]:
+    try:
+        inferred = shape_inference.infer_shapes(model, strict_mode=False)
+    except Exception:  # an ill-formed graph: fall back to what the file states
+        inferred = model
+    shapes: dict[str, list[int | None]] = {}
+    graph = inferred.graph
+    for value in list(graph.input) + list(graph.value_info) + list(graph.output):
+        if value.type.HasField("tensor_type") and value.type.tensor_type.HasField("shape"):
+            shapes[value.name] = [
+                d.dim_value if d.HasField("dim_value") else None for d in value.type.tensor_type.shape.dim
+            ]
+    for name, tensor in initializers.items():
+        shapes[name] = list(tensor.dims)
+    for node in graph.node:  # Constant nodes carry their shape in the attribute
+        if node.op_type == "Constant" and node.attribute and node.attribute[0].HasField("t"):
+            shapes[node.output[0]] = list(node.attribute[0].t.dims)
+    return shapes
+
+
+def _known(shape: list[int | None] | None) -> bool:
+    return shape is not None and all(isinstance(d, int) and d > 0 for d in shape)
+
+
+def _node_macs(node: onnx.NodeProto, shapes: dict) -> int | None:
+    """MACs of one node at batch 1; 0 for ops without MACs; None when shapes are unknown."""
+    op = node.op_type
+    if op in _GEMM_OPS:
+        a, b = shapes.get(node.input[0]), shapes.get(node.input[1] if op != "QGemm" else node.input[3])
+        attrs = {a_.name: helper.get_attribute_value(a_) for a_ in node.attribute}
+        if not (_known(b) and len(b) == 2):
+            return None
+        k, n = (b[1], b[0]) if attrs.get("transB", 0) else (b[0], b[1])
+        if _known(a) and len(a) == 2:
+            m = a[1] if attrs.get("transA", 0) else a[0]
+        else:
+            m = 1  # the input of a per-sample graph: one row
+        return int(m) * int(k) * int(n)
+    if op in _MATMUL_OPERANDS:
+        ia, ib = _MATMUL_OPERANDS[op]
+        a, b = shapes.get(node.input[ia]), shapes.get(node.input[ib])
+        if not _known(b):
+            return None
+        b2 = list(b) + [1] if len(b) == 1 else list(b)  # a 1-D B is a column vector
+        k, n = b2[-2], b2[-1]
+        if _known(a):
+            a2 = [1] + list(a) if len(a) == 1 else list(a)  # a 1-D A is a row vector
+            m, batch = a2[-2], np.broadcast_shapes(tuple(a2[:-2]), tuple(b2[:-2]))
+        else:
+            m, batch = 1, tuple(b2[:-2])  # unknown activation shape: one row per sample
+        return int(np.prod(batch, dtype=np.int64)) * int(m) * int(k) * int(n)
+    if op in _CONV_OPERANDS:
+        ix, iw = _CONV_OPERANDS[op]
+        w, y = shapes.get(node.input[iw]), shapes.get(node.output[0])
+        if not (_known(w) and _known(y)):
+            return None
+        # every output element takes (C_in / group) · prod(kernel) MACs = prod(w.shape[1:])
+        return int(np.prod(y, dtype=np.int64)) * int(np.prod(w[1:], dtype=np.int64))
+    return 0
+

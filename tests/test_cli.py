@@ -1,0 +1,48 @@
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kdedge.cli import main
+
+
+def test_main_distill_in_process(tmp_path):
+    main(["distill", "--data", "iris", "--features", "2", "--out", str(tmp_path / "r"),
+          "--max_epochs", "3", "--quiet"])
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["selected_features"] and len(metrics["selected_features"]) == 2
+
+
+def test_main_bad_input_exits_2_with_message(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["distill", "--data", str(tmp_path / "missing.csv"), "--target", "y"])
+    assert exit_info.value.code == 2
+    assert "missing.csv" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_main_rejects_bad_hidden_sizes(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["distill", "--student_hidden", "abc", "--out", str(tmp_path / "r")])
+    assert "--student_hidden takes positive whole numbers" in capsys.readouterr().err
+
+
+def test_help_does_not_import_torch():
+    code = ("import sys\nfrom kdedge.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "assert 'torch' not in sys.modules, 'kdedge --help imported torch'\n"
+            "import kdedge\nassert 'torch' not in sys.modules\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={"PAGER": "cat", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+
+
+def test_console_script_smoke(tmp_path):
+    exe = shutil.which("kdedge") or str(Path(sys.executable).parent / "kdedge")
+    result = subprocess.run([exe, "distill", "--data", "nope", "--quiet"], capture_output=True,
+                            text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "kdedge: error: --data 'nope'" in result.stderr

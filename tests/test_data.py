@@ -1,0 +1,124 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from kdedge.data import load_dataset, split_dataset
+from kdedge.rundir import KdedgeError
+
+
+def _write_csv(path, frame, **kwargs):
+    frame.to_csv(path, index=False, **kwargs)
+    return str(path)
+
+
+@pytest.fixture
+def frame():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    return pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2],
+                         "label": np.where(x[:, 0] > 0, "yes", "no")})
+
+
+def test_load_dataset_default_matches_the_seed_shape():
+    ds = load_dataset()
+    assert ds.X.shape == (5000, 13)
+    assert ds.feature_names == [f"feature_{i}" for i in range(13)]
+    assert ds.class_names == ["0", "1"]
+    assert 0.18 <= ds.y.mean() <= 0.22  # about 20% positives
+    assert np.array_equal(ds.X, load_dataset().X)  # fixed data seed
+
+
+@pytest.mark.parametrize("name,n_features,n_classes", [("wine", 13, 3), ("iris", 4, 3),
+                                                        ("breast_cancer", 30, 2), ("digits", 64, 10)])
+def test_load_dataset_sklearn_sets(name, n_features, n_classes):
+    ds = load_dataset(name)  # digits has all-zero corner pixels: dropped as constant
+    assert ds.X.shape[1] + len(ds.dropped_constant) == n_features
+    assert len(ds.class_names) == n_classes
+    assert ds.source == "sklearn"
+
+
+def test_load_dataset_csv_keeps_string_labels(tmp_path, frame):
+    ds = load_dataset(_write_csv(tmp_path / "t.csv", frame), target="label")
+    assert ds.class_names == ["no", "yes"]
+    assert ds.feature_names == ["a", "b", "c"]
+    assert np.array_equal(ds.y, (frame["label"] == "yes").to_numpy().astype(int))
+    assert len(ds.sha256) == 64
+
+
+def test_load_dataset_csv_with_bom_and_semicolons(tmp_path, frame):
+    path = _write_csv(tmp_path / "t.csv", frame, sep=";", encoding="utf-8-sig")
+    assert open(path, "rb").read(3) == b"\xef\xbb\xbf"
+    ds = load_dataset(path, target="label")
+    assert ds.feature_names == ["a", "b", "c"]  # BOM not glued to the first name
+    np.testing.assert_allclose(ds.X[:, 0], frame["a"].to_numpy())
+
+
+def test_load_dataset_parquet(tmp_path, frame):
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path)
+    assert load_dataset(str(path), target="label").X.shape == (60, 3)
+
+
+def test_load_dataset_missing_file_names_it():
+    with pytest.raises(KdedgeError, match="nope.csv.*built-in set"):
+        load_dataset("nope.csv", target="y")
+
+
+def test_load_dataset_unknown_target_lists_columns(tmp_path, frame):
+    with pytest.raises(KdedgeError, match=r"no column 'lab'.*a, b, c, label"):
+        load_dataset(_write_csv(tmp_path / "t.csv", frame), target="lab")
+
+
+def test_load_dataset_file_needs_target(tmp_path, frame):
+    with pytest.raises(KdedgeError, match="--target is required"):
+        load_dataset(_write_csv(tmp_path / "t.csv", frame))
+
+
+def test_load_dataset_non_numeric_columns_named(tmp_path, frame):
+    frame["city"] = "x"
+    with pytest.raises(KdedgeError, match=r"\['city'\] are not"):
+        load_dataset(_write_csv(tmp_path / "t.csv", frame), target="label")
+
+
+def test_load_dataset_nan_and_inf_counted_per_column(tmp_path, frame):
+    frame.loc[[1, 2], "b"] = np.nan
+    frame.loc[5, "c"] = np.inf
+    with pytest.raises(KdedgeError, match=r"\{'b': 2, 'c': 1\}"):
+        load_dataset(_write_csv(tmp_path / "t.csv", frame), target="label")
+
+
+def test_load_dataset_single_class_refused(tmp_path, frame):
+    frame["label"] = "yes"
+    with pytest.raises(KdedgeError, match="single class"):
+        load_dataset(_write_csv(tmp_path / "t.csv", frame), target="label")
+
+
+def test_load_dataset_constant_columns_dropped_with_warning(tmp_path, frame):
+    frame["k"] = 3.0
+    with pytest.warns(UserWarning, match="constant feature columns \\['k'\\]"):
+        ds = load_dataset(_write_csv(tmp_path / "t.csv", frame), target="label")
+    assert ds.feature_names == ["a", "b", "c"] and ds.dropped_constant == ["k"]
+
+
+def test_split_dataset_stratified_and_scaler_from_train_only():
+    ds = load_dataset()
+    split = split_dataset(ds, seed=0)
+    assert (len(split.y_train), len(split.y_val), len(split.y_test)) == (3200, 800, 1000)
+    for y in (split.y_train, split.y_val, split.y_test):
+        assert abs(y.mean() - ds.y.mean()) < 0.01
+    np.testing.assert_allclose(split.mean, split.X_train.mean(axis=0))
+    assert not np.allclose(split.mean, ds.X.mean(axis=0))
+
+
+def test_split_dataset_too_few_rows(tmp_path, frame):
+    small = frame.iloc[:5].copy()
+    small["label"] = ["yes", "no", "yes", "no", "no"]
+    ds = load_dataset(_write_csv(tmp_path / "t.csv", small), target="label")
+    with pytest.raises(KdedgeError, match="too few for a stratified"):
+        split_dataset(ds)
+
+
+@pytest.mark.parametrize("arg", ["test_size", "val_size"])
+def test_split_dataset_fraction_out_of_range(arg):
+    with pytest.raises(KdedgeError, match=f"--{arg} must be between"):
+        split_dataset(load_dataset("iris"), **{arg: 1.5})
