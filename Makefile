@@ -1,0 +1,44 @@
+# Two entry points on a fresh machine: `make run` (install + the main job) and `make test`.
+# torch is installed first and pinned to the CPU wheel (2.13.0) so pip never pulls a CUDA build.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.kdedge-installed
+
+.PHONY: install run example test bench-distill check arm-check clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## the main job: every stage on the built-in default data, into a new runs/<id>/
+run: $(STAMP)
+	$(BIN)/kdedge run
+
+## regenerate the example report committed in reports/
+example: $(STAMP)
+	$(BIN)/kdedge run --out runs/example --force
+	rm -rf reports/plots && mkdir -p reports
+	cp -r runs/example/report.md runs/example/report.html runs/example/plots reports/
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## the "what must hold" figures of each stage, measured (not timed tests)
+check: $(STAMP)
+	$(BIN)/python benchmarks/check_distill.py
+	$(BIN)/python benchmarks/check_export.py
+	$(BIN)/python benchmarks/check_bench.py
+	$(BIN)/python benchmarks/check_report.py
+
+## aarch64 under qemu user emulation (needs root; caches an arm64 root outside the repo)
+arm-check: $(STAMP)
+	bash scripts/arm_check.sh
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info
