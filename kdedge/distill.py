@@ -184,7 +184,13 @@ def distill(*, data: str | None = None, target: str | None = None, features: int
     ds, split = prepare(data, target=target, features=features, test_size=test_size,
                         val_size=val_size, seed=seed)
     run_id = rundir.new_run_id(ds.name)
-    out_dir = rundir.prepare_output_dir(Path(out) if out else Path(runs_root) / run_id, force=force)
+    if out is None:  # a fresh folder; two runs in the same second get -2, -3, …
+        out_dir, n = Path(runs_root) / run_id, 1
+        while out_dir.exists():
+            n += 1
+            out_dir = Path(runs_root) / f"{run_id}-{n}"
+    else:
+        out_dir = rundir.prepare_output_dir(Path(out), force=force)
     torch.use_deterministic_algorithms(True)
     train_cfg = TrainConfig(max_epochs=max_epochs, patience=patience, batch_size=batch_size, lr=lr)
     n_classes = len(ds.class_names)
