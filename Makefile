@@ -36,9 +36,10 @@ check: $(STAMP)
 	$(BIN)/python benchmarks/check_bench.py
 	$(BIN)/python benchmarks/check_report.py
 
-## aarch64 under qemu user emulation (needs root; caches an arm64 root outside the repo)
+## aarch64 under qemu user emulation: same outputs as x86? (root; arm64 root cached outside the
+## repo; RUN=runs/<id> optional, default the newest exported run)
 arm-check: $(STAMP)
-	bash scripts/arm_check.sh
+	bash scripts/arm_check.sh $(RUN)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -60,7 +60,8 @@ class KdedgeCLI:
 
     def bench(self, path: str, target: str | None = None, batch_sizes: tuple = (1, 32, 1024),
               threads: int = 1, opt_level: str = "all", out: str | None = None,
-              force: bool = False, quiet: bool = False) -> str:
+              force: bool = False, quick: bool = False, min_time: float | None = None,
+              quiet: bool = False) -> str:
         """Measure every ONNX model in PATH (a run directory or a folder of .onnx files).
 
         Args:
@@ -68,12 +69,15 @@ class KdedgeCLI:
             batch_sizes: rows per call, e.g. 1,32,1024.
             threads: onnxruntime intra-op threads (1 is edge-like).
             opt_level: onnxruntime graph optimisation: disable, basic, extended or all.
-            out: the JSON to write (default RUN_DIR/bench/<target>.json).
+            out: the JSON file or folder to write (default RUN_DIR/bench/<target>.json).
+            quick: a short smoke measurement (not for quoting).
+            min_time: seconds of timed calls per model and batch size (docs/bench.md).
         """
         from kdedge.runtime.bench import bench
 
         return str(bench(path, target=target, batch_sizes=_ints(batch_sizes, "batch_sizes"),
-                         threads=threads, opt_level=opt_level, out=out, force=force, quiet=quiet))
+                         threads=threads, opt_level=opt_level, out=out, force=force,
+                         quick=quick, min_time=min_time, quiet=quiet))
 
     def report(self, run_dir: str, lang: str = "zh", bench: str | tuple | None = None,
                quiet: bool = False) -> str:

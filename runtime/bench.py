@@ -86,7 +86,7 @@ def bench(path: str | os.PathLike, *, target: str | None = None, batch_sizes=(1,
     rows = load_rows(root)
     metrics = read_json(root / "metrics.json") if (root / "metrics.json").is_file() else None
     infos = [read_model_info(p) for p in sorted(onnx_dir.glob("*.onnx"))]
-    models = {info.name: _describe(info, onnx_dir, root, metrics) for info in infos}
+    models = {info.name: _describe(info, root, metrics) for info in infos}
 
     spec = {"threads": threads, "opt_level_attr": OPT_LEVELS[opt_level], "batch_sizes": list(batch_sizes)}
     baseline = _run_worker({"mode": "baseline"}, timeout=worker_timeout)
@@ -184,7 +184,7 @@ def _output_path(out, root: Path, target: str) -> Path:
     return out if out.suffix == ".json" else out / f"{target}.json"
 
 
-def _describe(info: ModelInfo, onnx_dir: Path, root: Path, metrics: dict | None) -> dict:
+def _describe(info: ModelInfo, root: Path, metrics: dict | None) -> dict:
     """Static description of one model: file, metadata, graph cost, and the metrics.json check."""
     entry = {"file": os.path.relpath(info.path, root), "bytes": info.path.stat().st_size}
     if info.error is not None:

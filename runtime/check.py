@@ -73,12 +73,29 @@ def check(path: str | os.PathLike, *, out: str | os.PathLike, max_rows: int | No
     return write_bytes_atomic(out, buffer.getvalue())
 
 
+# Variants whose arithmetic legitimately differs between CPUs: aarch64 runs fp16 natively (x86
+# converts to fp32), and static-INT8 QDQ kernels round differently, so a row near a quantization
+# step moves by one step. Measured x86 vs aarch64 (qemu): fp16 2.4e-4, int8-static 3.9e-3 with
+# 6/500 labels flipped on near-ties. These get a looser, stated tolerance; fp32 and dynamic INT8
+# must match to `atol` with identical labels.
+PLATFORM_TOLERANCE = {".fp16": (2e-3, 0.01), ".int8-static": (2e-2, 0.02)}
+
+
+def _tolerance(model: str, atol: float) -> tuple[float, float]:
+    """(probability atol, allowed fraction of differing labels) for a model file name."""
+    for marker, tolerance in PLATFORM_TOLERANCE.items():
+        if marker in model:
+            return tolerance
+    return atol, 0.0
+
+
 def compare_outputs(reference: str | os.PathLike, candidate: str | os.PathLike, *,
                     atol: float = 1e-5) -> dict:
     """Compare two `check` dumps; {"ok": bool, "models": {model: {...}}}.
 
     A model agrees when both sides ran it, on identical rows, with equal integer outputs (labels)
-    and float outputs (probabilities) within `atol`.
+    and float outputs (probabilities) within `atol` — or, for fp16 and int8-static variants,
+    within PLATFORM_TOLERANCE (recorded per model as `atol` and `max_label_mismatch_fraction`).
     """
     with np.load(reference, allow_pickle=False) as a, np.load(candidate, allow_pickle=False) as b:
         a, b = dict(a), dict(b)
@@ -87,7 +104,9 @@ def compare_outputs(reference: str | os.PathLike, candidate: str | os.PathLike, 
     report = {}
     for model in sorted({k.split(_SEP)[0] for k in list(a) + list(b)}):
         keys = sorted({k for k in list(a) + list(b) if k.startswith(model + _SEP)})
-        entry = {"ok": True, "max_abs_diff": 0.0, "label_mismatches": 0}
+        model_atol, label_fraction = _tolerance(model, atol)
+        entry = {"ok": True, "max_abs_diff": 0.0, "label_mismatches": 0, "atol": model_atol,
+                 "max_label_mismatch_fraction": label_fraction}
         for key in keys:
             output = key.split(_SEP, 1)[1]
             if key not in a or key not in b or output == "error":
@@ -103,10 +122,10 @@ def compare_outputs(reference: str | os.PathLike, candidate: str | os.PathLike, 
                     entry["ok"] &= diff == 0.0
                 else:
                     entry["max_abs_diff"] = max(entry["max_abs_diff"], diff)
-                    entry["ok"] &= diff <= atol
+                    entry["ok"] &= diff <= model_atol
             else:
                 mismatches = int(np.count_nonzero(x != y))
                 entry["label_mismatches"] += mismatches
-                entry["ok"] &= mismatches == 0
+                entry["ok"] &= mismatches <= label_fraction * x.size
         report[model] = entry
     return {"ok": all(e["ok"] for e in report.values()), "atol": atol, "models": report}

@@ -156,8 +156,8 @@ def _check_graph(model: onnx.ModelProto, path: Path, info: ModelInfo) -> str | N
 
 
 def load_rows(folder: Path) -> tuple[np.ndarray, list[str]] | None:
-    """X_test of folder/split.npz as model inputs (standardised with preprocessing.json's scaler
-    when present, as docs/run-dir.md defines a model's input), with its feature names; or None."""
+    """X_test of folder/split.npz (raw feature values: the exported graphs fold the scaler in,
+    so a device feeds raw rows) with its feature names; or None when there is no split."""
     split = folder / "split.npz"
     if not split.is_file():
         return None
@@ -168,12 +168,6 @@ def load_rows(folder: Path) -> tuple[np.ndarray, list[str]] | None:
     except (OSError, KeyError, ValueError) as exc:
         raise KdedgeError(f"{split} has no readable X_test/feature_names ({exc}); "
                           "re-run `kdedge distill` or delete it to bench on random rows") from exc
-    prep = folder / "preprocessing.json"
-    if prep.is_file():
-        scaler = json.loads(prep.read_text(encoding="utf-8")).get("scaler") or {}
-        if len(scaler.get("mean", [])) == rows.shape[1] and len(scaler.get("scale", [])) == rows.shape[1]:
-            scale = np.asarray(scaler["scale"], dtype=np.float32)
-            rows = (rows - np.asarray(scaler["mean"], dtype=np.float32)) / np.where(scale == 0, 1, scale)
     return np.ascontiguousarray(rows, dtype=np.float32), names
 
 

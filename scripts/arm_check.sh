@@ -151,9 +151,10 @@ main() {
 
     log "bench inside the emulated aarch64 root (timings are qemu's, NOT performance figures)"
     chroot "$ROOT" /usr/bin/env KDEDGE_EMULATED=1 /opt/rt/bin/python -m kdedge.runtime bench "$work/run" \
-        --min_time=0.05 --batch_sizes='(1,32)' --out="$work/run/bench"
+        --min_time=0.05 --batch_sizes='(1,32)' --out="$work/run/bench" 2> >(grep -vE 'cpuinfo|cpuid_info' >&2)
     log "dumping outputs on X_test: aarch64 (emulated) and x86-64 (host)"
-    chroot "$ROOT" /opt/rt/bin/python -m kdedge.runtime check "$work/run" --out="$work/arm64.npz"
+    chroot "$ROOT" /opt/rt/bin/python -m kdedge.runtime check "$work/run" --out="$work/arm64.npz" \
+        2> >(grep -vE 'cpuinfo|cpuid_info' >&2) >/dev/null
     local host_npz; host_npz=$(mktemp --suffix=.npz)
     "$HOST_PY" "$REPO/scripts/arm_check_compare.py" dump "$run" --out "$host_npz"
 
@@ -166,6 +167,11 @@ main() {
     local rc=0
     "$HOST_PY" "$REPO/scripts/arm_check_compare.py" compare "$host_npz" "$inside/arm64.npz" --atol "$ATOL" || rc=$?
     rm -f "$host_npz"
+    if [ $rc -ne 0 ]; then
+        log "outputs differ. fp16 and static-int8 (QDQ) graphs run different kernels on aarch64 and x86-64"
+        log "(native fp16 GEMM, other int8 rounding), so differences there are real platform behaviour;"
+        log "fp32 and dynamic-int8 graphs are expected to agree within $ATOL. Loosen with KDEDGE_ARM_ATOL=..."
+    fi
     log "done in $((SECONDS - start)) s"
     return $rc
 }

@@ -6,9 +6,7 @@ Each graph follows the export contract: input `features` float32 [batch, k], out
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +15,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-import kdedge  # noqa: E402
 
-if importlib.util.find_spec("kdedge.runtime") is None:
-    # Not pip-installed: map runtime/ to kdedge.runtime the way pyproject's package-dir does.
-    kdedge.__path__.append(str(REPO))
+import kdedge
 
 TEACHER_SIZES = (13, 256, 128, 2)
 STUDENT_SIZES = (6, 32, 2)

@@ -1,0 +1,29 @@
+"""kdedge.runtime.machine: target names and the emulation override."""
+
+from __future__ import annotations
+
+import re
+
+from kdedge.runtime.machine import default_target, describe_machine, is_emulated
+
+
+def test_default_target_is_a_slug_and_marks_emulation(monkeypatch):
+    monkeypatch.setenv("KDEDGE_EMULATED", "0")
+    native = default_target()
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", native)
+    monkeypatch.setenv("KDEDGE_EMULATED", "1")
+    assert default_target() == f"{native}-emulated"
+
+
+def test_is_emulated_follows_the_environment_override(monkeypatch):
+    monkeypatch.setenv("KDEDGE_EMULATED", "1")
+    assert is_emulated()[0] is True
+    monkeypatch.setenv("KDEDGE_EMULATED", "no")
+    assert is_emulated() == (False, "KDEDGE_EMULATED=0")
+
+
+def test_describe_machine_has_the_versions(monkeypatch):
+    monkeypatch.delenv("KDEDGE_EMULATED", raising=False)
+    machine = describe_machine()
+    assert machine["emulated"] is False  # this test machine is native
+    assert machine["cores"] >= 1 and "CPUExecutionProvider" in machine["providers_available"]

@@ -1,0 +1,53 @@
+"""The runtime runs where torch, sklearn and matplotlib cannot be imported (a device install)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+BLOCKER = textwrap.dedent("""
+    import sys
+
+    class _BlockTrainingSide:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in {"torch", "sklearn", "matplotlib"}:
+                raise ModuleNotFoundError(f"{name} is blocked in this test", name=name)
+            return None
+
+    sys.meta_path.insert(0, _BlockTrainingSide())
+""")
+
+SCRIPT = textwrap.dedent("""
+    import json, sys
+    try:
+        import torch  # noqa: F401
+        blocked = False
+    except ImportError:
+        blocked = True
+    from kdedge.runtime.bench import bench
+    from kdedge.runtime.check import predict_folder
+    path = bench(sys.argv[1], target="no-torch", batch_sizes=(1, 4), quick=True, quiet=True)
+    outputs = predict_folder(sys.argv[1])
+    heavy = sorted(m for m in sys.modules if m.split(".")[0] in {"torch", "sklearn", "matplotlib"})
+    print(json.dumps({"blocked": blocked, "path": str(path), "heavy": heavy,
+                      "predicted": sorted(outputs)}))
+""")
+
+
+def test_bench_runs_without_torch_sklearn_matplotlib(run_dir, tmp_path):
+    (tmp_path / "blocker").mkdir()
+    (tmp_path / "blocker" / "sitecustomize.py").write_text(BLOCKER)
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "blocker"))
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(run_dir)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["blocked"] is True  # the blocker works, so the bench really ran without torch
+    assert result["heavy"] == []
+    assert result["predicted"] == ["student.onnx", "teacher.onnx"]
+    report = json.loads(open(result["path"]).read())
+    assert report["errors"] == 0  # the worker subprocesses (same blocker) measured every model
+    assert all("cold_start" in m for m in report["models"].values())
