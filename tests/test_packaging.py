@@ -34,9 +34,10 @@ def test_wheel_install_imports_stages_from_site_packages(wheel, tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet",
                     "--target", str(site), str(wheel)], check=True, capture_output=True)
     assert not (site / "export").exists() and not (site / "runtime").exists()
-    code = ("import kdedge.export, kdedge.runtime.bench, kdedge.cli, sys\n"
-            "print(kdedge.export.__file__); print(kdedge.runtime.bench.__file__)\n"
-            "assert 'torch' not in sys.modules\n")
+    code = ("import sys, kdedge.runtime.bench, kdedge.cli\n"
+            "assert 'torch' not in sys.modules, 'the device side imported torch'\n"
+            "import kdedge.export\n"
+            "print(kdedge.export.__file__); print(kdedge.runtime.bench.__file__)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=tmp_path, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
