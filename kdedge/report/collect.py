@@ -103,8 +103,7 @@ def collect(run_dir: str | Path, *, bench_files=()) -> Facts:
     else:
         missing["export"] = EXPORT_COMMAND.format(run=run_dir)
     paths = sorted((run_dir / "bench").glob("*.json")) if (run_dir / "bench").is_dir() else []
-    for extra in bench_files:
-        extra = Path(extra)
+    for extra in _split_paths(bench_files):
         if not extra.is_file():
             raise KdedgeError(f"--bench {extra} does not exist; give the path of a JSON written by "
                               "`kdedge bench`")
@@ -119,6 +118,21 @@ def collect(run_dir: str | Path, *, bench_files=()) -> Facts:
     generated = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z").strip()
     return Facts(run=run, generated=generated, history=history, export=export, benches=benches,
                  missing=missing)
+
+
+def _split_paths(bench_files) -> list[Path]:
+    """`--bench` values as paths: the CLI (python-fire) hands over `a.json,b.json` or
+    `[a.json,b.json]` as one string, which is split here unless it names an existing file."""
+    if isinstance(bench_files, (str, Path)):
+        bench_files = [bench_files]
+    paths = []
+    for entry in bench_files:
+        text = str(entry)
+        if not Path(text).exists() and ("," in text or text.startswith("[")):
+            paths += [Path(p.strip(" '\"")) for p in text.strip("[]()").split(",") if p.strip(" '\"")]
+        else:
+            paths.append(Path(text))
+    return paths
 
 
 def _read_export(path: Path) -> dict:

@@ -1,0 +1,153 @@
+"""Conclusions written from the numbers: each sentence is chosen by a comparison, not a template.
+
+`conclusions(facts, lang)` returns one sentence per finding. The thresholds are the issue's:
+agreement below 0.98, the student more than 1 accuracy point below the teacher, a call-overhead
+dominated batch-1 latency (p50 under twice the floor of an empty call).
+"""
+
+from __future__ import annotations
+
+from kdedge.report.collect import Facts, model_label
+from kdedge.report.text import fmt_int, fmt_metric, fmt_points, fmt_ratio
+
+AGREEMENT_THRESHOLD = 0.98
+ACCURACY_DROP_POINTS = 0.01
+OVERHEAD_RATIO = 2.0  # p50 below 2× the floor: most of a call is fixed overhead, not the model
+
+SENTENCES = {
+    "acc_drop": ("The student's accuracy ({s}) is {d} below the teacher's ({t}): more than 1 point lost.",
+                 "学生模型准确率（{s}）比教师模型（{t}）低 {d}：损失超过 1 个百分点。"),
+    "acc_close": ("The student's accuracy ({s}) is within 1 point of the teacher's ({t}) ({d}).",
+                  "学生模型准确率（{s}）与教师模型（{t}）相差在 1 个百分点以内（{d}）。"),
+    "acc_better": ("The student's accuracy ({s}) matches or exceeds the teacher's ({t}) ({d}).",
+                   "学生模型准确率（{s}）达到或超过教师模型（{t}）（{d}）。"),
+    "kd_worse": ("KD made the student worse: accuracy {kd} with KD vs {nokd} without ({g}).",
+                 "蒸馏使学生模型变差：蒸馏准确率 {kd}，无蒸馏 {nokd}（{g}）。"),
+    "kd_same": ("KD made no difference to accuracy: {kd} with and without KD.",
+                "蒸馏对准确率没有影响：有无蒸馏均为 {kd}。"),
+    "kd_better": ("KD improved the student: accuracy {kd} with KD vs {nokd} without ({g}).",
+                  "蒸馏提升了学生模型：蒸馏准确率 {kd}，无蒸馏 {nokd}（{g}）。"),
+    "agree_low": ("Agreement with the teacher is {a}, below 0.98: the student predicts a different "
+                  "class on {d} of test rows.",
+                  "与教师模型的一致率为 {a}，低于 0.98：学生模型在 {d} 的测试样本上预测了不同类别。"),
+    "agree_ok": ("Agreement with the teacher is {a} (at least 0.98).",
+                 "与教师模型的一致率为 {a}（不低于 0.98）。"),
+    "compressed": ("The student reads {k} of {n} features and has {pr} fewer parameters "
+                   "({pt} → {ps}) and {mr} fewer MACs ({mt} → {ms}).",
+                   "学生模型使用 {n} 个特征中的 {k} 个，参数量减少 {pr}（{pt} → {ps}），"
+                   "MACs 减少 {mr}（{mt} → {ms}）。"),
+    "parity_failed": ("ONNX parity FAILED for {m}: the exported graph does not reproduce PyTorch.",
+                      "{m} 的 ONNX 一致性校验未通过：导出的计算图与 PyTorch 结果不一致。"),
+    "variant_rejected": ("{m} was rejected: {r}.", "{m} 被拒绝：{r}。"),
+    "variant_accepted": ("{m} was accepted: accuracy {a}, agreement with the fp32 student {g}.",
+                         "{m} 被接受：准确率 {a}，与 fp32 学生一致率 {g}。"),
+    "variant_slower": ("On {target}, {m} is slower than the fp32 student at batch 1 "
+                       "(p50 {v} µs vs {f} µs).",
+                       "在 {target} 上，批大小 1 时 {m} 比 fp32 学生模型更慢（p50 {v} µs 对 {f} µs）。"),
+    "variant_faster": ("On {target}, {m} is faster than the fp32 student at batch 1 "
+                       "(p50 {v} µs vs {f} µs).",
+                       "在 {target} 上，批大小 1 时 {m} 比 fp32 学生模型更快（p50 {v} µs 对 {f} µs）。"),
+    "overhead": ("On {target}, the student's batch-1 latency (p50 {p} µs) is {r}× the floor of an "
+                 "empty call: call overhead dominates, not the model's arithmetic.",
+                 "在 {target} 上，学生模型批大小 1 的延迟（p50 {p} µs）是空调用下限的 {r} 倍："
+                 "主要是调用开销，而非模型计算。"),
+    "compute_visible": ("On {target}, the student's batch-1 latency (p50 {p} µs) is {r}× the floor "
+                        "of an empty call: the model's own work is visible above the call overhead.",
+                        "在 {target} 上，学生模型批大小 1 的延迟（p50 {p} µs）是空调用下限的 {r} 倍："
+                        "模型自身计算在调用开销之上可见。"),
+    "student_vs_teacher_speed": ("On {target}, the student is {r} faster than the teacher at batch 1 "
+                                 "(p50 {s} µs vs {t} µs).",
+                                 "在 {target} 上，批大小 1 时学生模型比教师模型快 {r}"
+                                 "（p50 {s} µs 对 {t} µs）。"),
+    "emulated": ("Timings on {target} are emulated (qemu): they are not performance figures.",
+                 "{target} 上的计时为模拟运行（qemu）：不是性能数据。"),
+    "missing": ("Not yet measured: run `{cmd}` for the {what} section.",
+                "尚未测量：运行 `{cmd}` 以生成“{what}”部分。"),
+}
+
+
+def _say(lang: str, key: str, **values) -> str:
+    en, zh = SENTENCES[key]
+    return (zh if lang == "zh" else en).format(**values)
+
+
+def conclusions(facts: Facts, lang: str) -> list[str]:
+    """Sentences, in `lang`, that state what the measured numbers show."""
+    m = facts.metrics
+    teacher, student, no_kd = m["teacher"], m["student"], m["student_no_kd"]
+    out = []
+    delta = student["accuracy"] - teacher["accuracy"]
+    key = "acc_drop" if delta < -ACCURACY_DROP_POINTS else "acc_close" if delta < 0 else "acc_better"
+    out.append(_say(lang, key, s=fmt_metric(student["accuracy"]), t=fmt_metric(teacher["accuracy"]),
+                    d=fmt_points(delta)))
+    gain = m.get("kd_gain", student["accuracy"] - no_kd["accuracy"])
+    key = "kd_worse" if gain < 0 else "kd_same" if gain == 0 else "kd_better"
+    out.append(_say(lang, key, kd=fmt_metric(student["accuracy"]), nokd=fmt_metric(no_kd["accuracy"]),
+                    g=fmt_points(gain)))
+    agreement = m["agreement"]
+    key = "agree_low" if agreement < AGREEMENT_THRESHOLD else "agree_ok"
+    out.append(_say(lang, key, a=fmt_metric(agreement), d=f"{(1 - agreement) * 100:.2f}%"))
+    out.append(_say(lang, "compressed", k=facts.k, n=facts.n,
+                    pr=fmt_ratio(teacher["params"], student["params"]), pt=fmt_int(teacher["params"]),
+                    ps=fmt_int(student["params"]), mr=fmt_ratio(teacher["macs"], student["macs"]),
+                    mt=fmt_int(teacher["macs"]), ms=fmt_int(student["macs"])))
+    out += _export_findings(facts, lang)
+    out += _bench_findings(facts, lang)
+    names = {"export": ("ONNX export", "ONNX 导出"), "bench": ("benchmark", "基准测试")}
+    for stage, cmd in facts.missing.items():
+        out.append(_say(lang, "missing", cmd=cmd, what=names[stage][lang == "zh"]))
+    return out
+
+
+def _export_findings(facts: Facts, lang: str) -> list[str]:
+    out = []
+    for name, entry in (facts.export or {}).get("models", {}).items():
+        parity = entry.get("parity")
+        if isinstance(parity, dict) and parity.get("passed") is False:
+            out.append(_say(lang, "parity_failed", m=model_label(name)))
+        if entry.get("variant", "fp32") == "fp32":
+            continue
+        if entry.get("verdict") == "rejected":
+            out.append(_say(lang, "variant_rejected", m=model_label(name),
+                            r=str(entry.get("reason") or "—").rstrip(".")))
+        elif entry.get("verdict") == "accepted":
+            out.append(_say(lang, "variant_accepted", m=model_label(name),
+                            a=fmt_metric((entry.get("metrics") or {}).get("accuracy")),
+                            g=fmt_metric(entry.get("agreement_fp32"))))
+    return out
+
+
+def _p50(bench, name: str, batch: int = 1):
+    model = bench.models.get(name)
+    if model is None or model.error or batch not in model.latency:
+        return None
+    return model.latency[batch]["p50"]
+
+
+def _bench_findings(facts: Facts, lang: str) -> list[str]:
+    out = []
+    for bench in facts.benches:
+        target = bench.target
+        if bench.emulated:  # translator timings: say so, and draw no speed conclusion from them
+            out.append(_say(lang, "emulated", target=target))
+            continue
+        fp32 = _p50(bench, "student")
+        teacher = _p50(bench, "teacher")
+        if fp32 is not None and teacher is not None and fp32 < teacher:
+            out.append(_say(lang, "student_vs_teacher_speed", target=target, r=fmt_ratio(teacher, fp32),
+                            s=f"{fp32:,.1f}", t=f"{teacher:,.1f}"))
+        for name in sorted(bench.models):
+            if not name.startswith("student.") or fp32 is None:
+                continue
+            value = _p50(bench, name)
+            if value is None or value == fp32:
+                continue
+            key = "variant_slower" if value > fp32 else "variant_faster"
+            out.append(_say(lang, key, target=target, m=model_label(name), v=f"{value:,.1f}",
+                            f=f"{fp32:,.1f}"))
+        student = bench.models.get("student")
+        ratio = student.latency.get(1, {}).get("ratio_to_floor") if student and not student.error else None
+        if ratio is not None:
+            key = "overhead" if ratio < OVERHEAD_RATIO else "compute_visible"
+            out.append(_say(lang, key, target=target, p=f"{fp32:,.1f}", r=f"{ratio:.2f}"))
+    return out

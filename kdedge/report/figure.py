@@ -1,0 +1,49 @@
+"""Figure helpers shared by the plot modules: a pyplot-free Agg figure, class colours, PNG bytes.
+
+`matplotlib.figure.Figure` renders through the Agg canvas without touching pyplot's global state,
+so plots need no display and no backend switch, and figures are freed when they go out of scope.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+
+DPI = 100  # 10×6 inch figures → 1000×600 px: readable at report width
+
+
+def new_figure(width: float = 8.0, height: float = 5.5) -> Figure:
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG bytes; no timestamp/software metadata, so equal plots give equal bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def class_colors(n_classes: int) -> list:
+    """One distinct colour per class (tab10 up to 10 classes, tab20 beyond)."""
+    cmap = colormaps["tab10" if n_classes <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(n_classes)]
+
+
+def standardise(facts, X_raw: np.ndarray) -> np.ndarray:
+    """Raw rows over all features → the teacher's standardised inputs (train-fitted scaler)."""
+    mean, scale = facts.run.scaler("teacher")
+    return ((np.asarray(X_raw, dtype=np.float64) - mean) / scale).astype(np.float32)
+
+
+def feature_ticks(ax, names: list[str], *, axis: str = "x", max_labels: int = 30) -> None:
+    """Label every feature when there are few, else about `max_labels` of them."""
+    step = max(1, int(np.ceil(len(names) / max_labels)))
+    positions = list(range(0, len(names), step))
+    labels = [names[i] for i in positions]
+    if axis == "x":
+        ax.set_xticks(positions, labels, rotation=60, ha="right", fontsize=8)
+    else:
+        ax.set_yticks(positions, labels, fontsize=8)

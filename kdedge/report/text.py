@@ -1,0 +1,191 @@
+"""The report's words in Chinese (default, as the seed report) and English, and number formats.
+
+Every number is formatted here, once, by language-independent functions, so the zh and en reports
+carry the same numbers character for character; only the words around them differ.
+"""
+
+from __future__ import annotations
+
+LANGS = ("zh", "en")
+
+# key: (en, zh). Placeholders are filled with already-formatted numbers.
+STRINGS = {
+    "title": ("Knowledge distillation report", "知识蒸馏报告"),
+    "generated": ("Generated", "生成时间"),
+    "run_id": ("Run", "运行目录"),
+    "data": ("Data", "数据"),
+    "data_value": ("{name}: {rows} rows, {features} features, {classes} classes (split {split})",
+                   "{name}：{rows} 行，{features} 个特征，{classes} 个类别（划分 {split}）"),
+    "teacher_model": ("Teacher model", "教师模型"),
+    "student_model": ("Student model", "学生模型"),
+    "baseline_model": ("No-KD baseline", "无蒸馏基线"),
+    "teacher_name": ("MLP {arch} ({bn}ReLU)", "MLP {arch}（{bn}ReLU）"),
+    "student_name": ("gated low-rank student {arch} ({rank} factors)",
+                     "门控低秩学生模型 {arch}（{rank} 个因子）"),
+    "baseline_name": ("same architecture as the student, trained without KD",
+                      "与学生模型结构相同，不使用蒸馏训练"),
+    "kd_settings": ("KD settings", "蒸馏设置"),
+    "kd_value": ("temperature T = {t}, alpha (hard-label weight) = {a}",
+                 "温度 T = {t}，alpha（硬标签权重）= {a}"),
+    # sections
+    "s_features": ("Feature selection", "特征选择"),
+    "s_performance": ("Model performance", "模型性能"),
+    "s_structure": ("Student structure", "学生模型结构"),
+    "s_dataviews": ("Data views", "数据可视化"),
+    "s_compression": ("Compression", "模型压缩"),
+    "s_export": ("ONNX export", "ONNX 导出"),
+    "s_bench": ("On-device benchmark", "设备端基准测试"),
+    "s_conclusions": ("Conclusions", "结论"),
+    # feature selection
+    "selected": ("Selected features: {k} / {n} ({pct})", "选择的特征：{k} / {n}（{pct}）"),
+    "importance_method": ("Importance: {method}", "重要性计算方法：{method}"),
+    "h_rank": ("Rank", "排名"), "h_feature": ("Feature", "特征"),
+    "h_importance": ("Importance", "重要性"), "h_std": ("Std", "标准差"),
+    "h_selected": ("Selected", "是否选择"), "yes": ("yes", "是"), "no": ("no", "否"),
+    # performance
+    "h_metric": ("Metric", "指标"), "h_teacher": ("Teacher", "教师模型"),
+    "h_student": ("Student (KD)", "学生模型（蒸馏）"), "h_no_kd": ("Student (no KD)", "学生模型（无蒸馏）"),
+    "h_diff": ("Student − teacher", "学生 − 教师"),
+    "kd_gain": ("KD gain (accuracy of KD student − no-KD student): {gain}",
+                "蒸馏增益（蒸馏学生准确率 − 无蒸馏学生准确率）：{gain}"),
+    "consistency": ("Prediction consistency", "预测一致性"),
+    "agreement": ("Agreement (teacher vs student, test split)", "一致率（教师 vs 学生，测试集）"),
+    "disagreement": ("Disagreement rate", "不一致率"),
+    "agreement_no_kd": ("Agreement (teacher vs no-KD student)", "一致率（教师 vs 无蒸馏学生）"),
+    # compression
+    "summary": ("Summary", "摘要"), "details": ("Details", "详细对比"),
+    "sum_params": ("Parameters: {t} → {s} ({chg}, {ratio} smaller)",
+                   "参数量：{t} → {s}（{chg}，缩小 {ratio}）"),
+    "sum_compute": ("Compute per sample: {t} → {s} MACs ({chg}); FLOPs = 2 × MACs: {tf} → {sf}",
+                    "单样本计算量：{t} → {s} MACs（{chg}）；FLOPs = 2 × MACs：{tf} → {sf}"),
+    "sum_memory": ("Memory (measured peak RSS on {target}): {t} → {s} MB",
+                   "内存（{target} 上实测峰值 RSS）：{t} → {s} MB"),
+    "sum_memory_missing": ("Memory: not measured (peak RSS comes from the bench: run `{cmd}`); "
+                           "weight bytes: {t} → {s}",
+                           "内存：未测量（峰值 RSS 来自基准测试：运行 `{cmd}`）；权重字节数：{t} → {s}"),
+    "h_quantity": ("Quantity", "项目"), "h_change": ("Change rate", "变化率"),
+    "h_ratio": ("Teacher / student", "教师 / 学生"),
+    "q_params": ("Parameters", "参数量"), "q_macs": ("MACs per sample", "单样本 MACs"),
+    "q_flops": ("FLOPs per sample (2 × MACs)", "单样本 FLOPs（2 × MACs）"),
+    "q_weight_bytes": ("Weight bytes (float32)", "权重字节数（float32）"),
+    "q_onnx_bytes": ("ONNX file bytes", "ONNX 文件字节数"),
+    "q_peak": ("Peak RSS, MB ({target}, measured)", "峰值 RSS，MB（{target}，实测）"),
+    "q_increase": ("RSS increase over bare onnxruntime, MB ({target})",
+                   "相对空 onnxruntime 进程的 RSS 增量，MB（{target}）"),
+    "q_input_dim": ("Input dimension", "输入维度"),
+    "q_usage": ("Feature usage", "特征使用率"),
+    "feature_usage": ("Feature usage", "特征使用情况"),
+    "h_model": ("Model", "模型"), "h_features_used": ("Features used", "使用特征数"),
+    "h_usage": ("Usage", "使用率"), "h_input_dim": ("Input dimension", "输入维度"),
+    # export
+    "h_variant": ("Variant", "变体"),
+    "h_file_bytes": ("File bytes", "文件字节数"), "h_parity": ("Parity (max |Δ|)", "一致性校验（最大 |Δ|）"),
+    "h_accuracy": ("Accuracy", "准确率"), "h_agree_teacher": ("Agreement with teacher", "与教师一致率"),
+    "h_agree_fp32": ("Agreement with fp32 student", "与 fp32 学生一致率"),
+    "h_verdict": ("Verdict", "结论"), "h_reason": ("Reason", "原因"),
+    "accepted": ("accepted", "接受"), "rejected": ("rejected", "拒绝"),
+    "passed": ("passed", "通过"), "failed": ("FAILED", "未通过"),
+    "export_opset": ("ONNX opset {opset}; files under onnx/ of the run directory.",
+                     "ONNX opset {opset}；文件位于运行目录的 onnx/ 下。"),
+    "missing_stage": ("Not available: this run has no {what}. Run `{cmd}` to produce it.",
+                      "暂无：此运行目录还没有 {what}。运行 `{cmd}` 生成。"),
+    "what_export": ("export.json (ONNX export)", "export.json（ONNX 导出）"),
+    "what_bench": ("bench/*.json (benchmark)", "bench/*.json（基准测试）"),
+    "plot_needs_bench": ("This plot needs bench results: run `{cmd}`.",
+                         "此图需要基准测试结果：运行 `{cmd}`。"),
+    # bench
+    "machines": ("Targets", "测试目标"), "h_target": ("Target", "目标"), "h_arch": ("Arch", "架构"),
+    "h_cpu": ("CPU", "CPU"), "h_cores": ("Cores", "核数"), "h_ort": ("onnxruntime", "onnxruntime"),
+    "h_emulated": ("Emulated", "是否模拟"),
+    "emulated_mark": ("{target} (emulated, not a performance figure)", "{target}（模拟运行，非性能数据）"),
+    "emulated_note": ("Emulated targets run under qemu: their timings measure the translator, not "
+                      "the CPU, and are not performance figures.",
+                      "模拟目标在 qemu 下运行：其计时反映的是指令翻译器而非 CPU，不是性能数据。"),
+    "latency_at": ("Latency at batch {batch}: p50 / p99 µs (ratio of p50 to the floor)",
+                   "批大小 {batch} 的延迟：p50 / p99 µs（p50 与空调用下限之比）"),
+    "floor_row": ("floor (empty call)", "下限（空调用）"),
+    "throughput_at": ("Throughput at batch {batch}, rows/s", "批大小 {batch} 的吞吐量，行/秒"),
+    "cold_start": ("Cold start: session creation / first inference, ms",
+                   "冷启动：会话创建 / 首次推理，毫秒"),
+    "peak_memory": ("Peak memory (measured peak RSS of a fresh process), MB",
+                    "峰值内存（新进程实测峰值 RSS），MB"),
+    "macs_table": ("MACs per sample (counted from the ONNX graph)", "单样本 MACs（由 ONNX 图统计）"),
+    "error_cell": ("error", "错误"),
+    "quick_note": ("{target} was measured with --quick: repetitions too few for reliable numbers.",
+                   "{target} 使用 --quick 测量：重复次数太少，数据不可靠。"),
+}
+
+CAPTIONS = {
+    "correlation_matrix": ("Correlation matrix of all features", "全部特征的相关矩阵"),
+    "feature_importance": ("Feature importance (teacher, permutation)", "特征重要性（教师模型，置换法）"),
+    "importance_distribution": ("Distribution of importance scores", "重要性分数分布"),
+    "feature_distributions": ("Selected features by class", "按类别的所选特征分布"),
+    "precision_recall": ("Precision–recall curves, teacher vs student", "精确率–召回率曲线：教师 vs 学生"),
+    "prediction_comparison": ("Teacher vs student predictions", "教师与学生预测对比"),
+    "decision_boundary_teacher": ("Decision boundary of the teacher over the top-2 selected features",
+                                  "教师模型在前 2 个所选特征上的决策边界"),
+    "decision_boundary_student": ("Decision boundary of the student over the top-2 selected features",
+                                  "学生模型在前 2 个所选特征上的决策边界"),
+    "factor_feature_heatmap": ("Student factor weights × gates against the selected features",
+                               "学生模型因子权重 × 门控 与所选特征的热力图"),
+    "factor_gates": ("Student factor gates sigmoid(g)", "学生模型因子门控 sigmoid(g)"),
+    "pca_scatter": ("PCA scatter of the test split", "测试集 PCA 散点图"),
+    "pca_variance": ("PCA explained variance", "PCA 解释方差"),
+    "tsne": ("t-SNE of the test split", "测试集 t-SNE"),
+    "latency_distribution": ("Latency distribution at batch 1", "批大小 1 的延迟分布"),
+    "accuracy_vs_cost": ("Accuracy against cost (params, MACs, latency)",
+                         "准确率与成本（参数量、MACs、延迟）"),
+}
+
+
+def tr(lang: str, key: str, **values) -> str:
+    """The string `key` in `lang`, with `values` (already formatted) filled in."""
+    en, zh = STRINGS[key]
+    return (zh if lang == "zh" else en).format(**values)
+
+
+def caption(lang: str, plot: str) -> str:
+    en, zh = CAPTIONS[plot]
+    return zh if lang == "zh" else en
+
+
+def fmt_metric(value) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+def fmt_signed(value) -> str:
+    return "—" if value is None else f"{value:+.4f}"
+
+
+def fmt_pct(value, *, signed: bool = False) -> str:
+    """A fraction as a percentage: 0.461538 → 46.15%."""
+    if value is None:
+        return "—"
+    return f"{value * 100:+.2f}%" if signed else f"{value * 100:.2f}%"
+
+
+def fmt_int(value) -> str:
+    return "—" if value is None else f"{int(round(value)):,}"
+
+
+def fmt_float(value, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def fmt_change(new, old) -> str:
+    """Change rate (new − old) / old as a signed percentage."""
+    if new is None or not old:
+        return "—"
+    return fmt_pct((new - old) / old, signed=True)
+
+
+def fmt_ratio(old, new) -> str:
+    """How many times smaller `new` is than `old`: 37506 / 258 → 145.4×."""
+    if old is None or not new:
+        return "—"
+    return f"{old / new:,.1f}×"
+
+
+def fmt_points(delta) -> str:
+    """An accuracy difference in percentage points: -0.012 → -1.20 pt."""
+    return f"{delta * 100:+.2f} pt"
