@@ -59,6 +59,18 @@ SENTENCES = {
                                  "(p50 {s} µs vs {t} µs).",
                                  "在 {target} 上，批大小 1 时学生模型比教师模型快 {r}"
                                  "（p50 {s} µs 对 {t} µs）。"),
+    "student_slower_than_teacher": ("On {target}, the student is NOT faster than the teacher at batch 1 "
+                                    "(p50 {s} µs vs {t} µs): at this size both are call-overhead bound.",
+                                    "在 {target} 上，批大小 1 时学生模型并不比教师模型快"
+                                    "（p50 {s} µs 对 {t} µs）：两者都受调用开销限制。"),
+    "throughput": ("On {target}, at batch {b} the student processes {s} rows/s against the teacher's "
+                   "{t} ({r}).",
+                   "在 {target} 上，批大小 {b} 时学生模型吞吐量为 {s} 行/秒，教师模型为 {t}（{r}）。"),
+    "variant_bigger": ("{m}'s file ({v} bytes) is larger than the fp32 student's ({f} bytes): for a "
+                       "model this small, quantization scales and extra nodes outweigh the saved "
+                       "weight bytes.",
+                       "{m} 的文件（{v} 字节）比 fp32 学生模型（{f} 字节）更大：模型如此之小时，"
+                       "量化参数和额外节点超过了节省的权重字节。"),
     "emulated": ("Timings on {target} are emulated (qemu): they are not performance figures.",
                  "{target} 上的计时为模拟运行（qemu）：不是性能数据。"),
     "missing": ("Not yet measured: run `{cmd}` for the {what} section.",
@@ -107,6 +119,10 @@ def _export_findings(facts: Facts, lang: str) -> list[str]:
             out.append(_say(lang, "parity_failed", m=model_label(name)))
         if entry.get("variant", "fp32") == "fp32":
             continue
+        fp32_bytes = (facts.export["models"].get(entry.get("model") or "") or {}).get("file_bytes")
+        if fp32_bytes and (entry.get("file_bytes") or 0) > fp32_bytes:
+            out.append(_say(lang, "variant_bigger", m=model_label(name), v=fmt_int(entry["file_bytes"]),
+                            f=fmt_int(fp32_bytes)))
         if entry.get("verdict") == "rejected":
             out.append(_say(lang, "variant_rejected", m=model_label(name),
                             r=str(entry.get("reason") or "—").rstrip(".")))
@@ -124,6 +140,19 @@ def _p50(bench, name: str, batch: int = 1):
     return model.latency[batch]["p50"]
 
 
+def _throughput(bench, name: str, batch):
+    model = bench.models.get(name)
+    if model is None or model.error or batch not in model.latency:
+        return None
+    return model.latency[batch].get("throughput_rps")
+
+
+def _relative(student: float, teacher: float, lang: str) -> str:
+    if student >= teacher:
+        return f"{student / teacher:.1f}× " + ("更高" if lang == "zh" else "higher")
+    return f"{teacher / student:.1f}× " + ("更低" if lang == "zh" else "lower")
+
+
 def _bench_findings(facts: Facts, lang: str) -> list[str]:
     out = []
     for bench in facts.benches:
@@ -133,9 +162,15 @@ def _bench_findings(facts: Facts, lang: str) -> list[str]:
             continue
         fp32 = _p50(bench, "student")
         teacher = _p50(bench, "teacher")
-        if fp32 is not None and teacher is not None and fp32 < teacher:
-            out.append(_say(lang, "student_vs_teacher_speed", target=target, r=fmt_ratio(teacher, fp32),
+        if fp32 is not None and teacher is not None:
+            key = "student_vs_teacher_speed" if fp32 < teacher else "student_slower_than_teacher"
+            out.append(_say(lang, key, target=target, r=fmt_ratio(teacher, fp32),
                             s=f"{fp32:,.1f}", t=f"{teacher:,.1f}"))
+        largest = max((b for m in bench.models.values() if not m.error for b in m.latency), default=None)
+        rows = {name: _throughput(bench, name, largest) for name in ("student", "teacher")}
+        if largest and largest > 1 and None not in rows.values():
+            out.append(_say(lang, "throughput", target=target, b=largest, s=fmt_int(rows["student"]),
+                            t=fmt_int(rows["teacher"]), r=_relative(rows["student"], rows["teacher"], lang)))
         for name in sorted(bench.models):
             if not name.startswith("student.") or fp32 is None:
                 continue

@@ -73,3 +73,21 @@ def test_conclusions_rejected_variant_and_missing_stage(facts):
     assert "student (int8-static) was rejected: agreement with fp32 0.9100 < 0.99" in text
     assert "student (int8) was accepted" in text
     assert f"run `{facts.missing['bench']}`" in text and "kdedge export" not in text
+
+
+def test_conclusions_variant_file_bigger_than_fp32_said(facts):
+    facts.export = fake_export(facts.metrics)
+    student_bytes = facts.export["models"]["student"]["file_bytes"]
+    facts.export["models"]["student.int8"]["file_bytes"] = student_bytes + 900
+    text = " ".join(conclusions(facts, "en"))
+    assert f"student (int8)'s file ({student_bytes + 900:,} bytes) is larger than the fp32" in text
+    assert "student (fp16)'s file" not in text  # same size: nothing to say
+
+
+def test_conclusions_throughput_and_student_not_faster(facts, tmp_path):
+    bench = fake_bench(facts.metrics, target="x86")
+    bench["models"]["student.onnx"]["latency"]["1"]["p50_us"] = 90.0  # slower than the teacher's 80
+    facts.benches = [_read_bench(write_json_atomic(tmp_path / "x86.json", bench))]
+    text = " ".join(conclusions(facts, "en"))
+    assert "the student is NOT faster than the teacher at batch 1 (p50 90.0 µs vs 80.0 µs)" in text
+    assert "at batch 32 the student processes" in text and "higher" in text
