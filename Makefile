@@ -20,9 +20,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/kdedge run
 
-## regenerate the example report committed in reports/
+## regenerate the example report committed in reports/ (ARM=1 adds the emulated aarch64 column)
 example: $(STAMP)
 	$(BIN)/kdedge run --out runs/example --force
+	if [ -n "$(ARM)" ]; then bash scripts/arm_check.sh runs/example && $(BIN)/kdedge report runs/example; fi
 	rm -rf reports/plots && mkdir -p reports
 	cp -r runs/example/report.md runs/example/report.html runs/example/plots reports/
 

@@ -75,10 +75,10 @@ def check(path: str | os.PathLike, *, out: str | os.PathLike, max_rows: int | No
 
 # Variants whose arithmetic legitimately differs between CPUs: aarch64 runs fp16 natively (x86
 # converts to fp32), and static-INT8 QDQ kernels round differently, so a row near a quantization
-# step moves by one step. Measured x86 vs aarch64 (qemu): fp16 2.4e-4, int8-static 3.9e-3 with
-# 6/500 labels flipped on near-ties. These get a looser, stated tolerance; fp32 and dynamic INT8
-# must match to `atol` with identical labels.
-PLATFORM_TOLERANCE = {".fp16": (2e-3, 0.01), ".int8-static": (2e-2, 0.02)}
+# step moves by one step. Measured x86 vs aarch64 (qemu): fp16 up to 2.1e-3 (float16 keeps ~3
+# significant digits), int8-static up to 3.9e-3 with 6/500 labels flipped on near-ties. These get
+# a looser, stated tolerance; fp32 and dynamic INT8 must match to `atol` with identical labels.
+PLATFORM_TOLERANCE = {".fp16": (1e-2, 0.01), ".int8-static": (2e-2, 0.02)}
 
 
 def _tolerance(model: str, atol: float) -> tuple[float, float]:
