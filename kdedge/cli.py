@@ -85,7 +85,7 @@ class KdedgeCLI:
 
         Args:
             lang: zh (default, as the seed report) or en.
-            bench: extra bench JSON files from other devices (repeat --bench or give a,b).
+            bench: extra bench JSON files from other devices (repeat --bench FILE, or FILE,FILE).
         """
         from kdedge.report import make_report
 
@@ -111,7 +111,24 @@ def _ints(value, name: str) -> list[int]:
     return list(values)
 
 
+def _join_repeated(argv: list[str], flag: str = "--bench") -> list[str]:
+    """Fire keeps only the last of a repeated flag: turn `--bench a --bench b` into `--bench=a,b`."""
+    values, rest, i = [], [], 0
+    while i < len(argv):
+        if argv[i] == flag and i + 1 < len(argv):
+            values.append(argv[i + 1])
+            i += 2
+            continue
+        if argv[i].startswith(flag + "="):
+            values.append(argv[i].split("=", 1)[1])
+        else:
+            rest.append(argv[i])
+        i += 1
+    return rest + ([f"{flag}={','.join(values)}"] if values else [])
+
+
 def main(argv: list[str] | None = None) -> None:
+    argv = _join_repeated(list(sys.argv[1:] if argv is None else argv))
     try:
         fire.Fire(KdedgeCLI, command=argv, name="kdedge")
     except KdedgeError as exc:

@@ -46,3 +46,22 @@ def test_console_script_smoke(tmp_path):
                             text=True, cwd=tmp_path)
     assert result.returncode == 2
     assert "kdedge: error: --data 'nope'" in result.stderr
+
+
+def test_join_repeated_bench_flags():
+    from kdedge.cli import _join_repeated
+
+    argv = ["report", "RUN", "--bench", "a.json", "--lang", "en", "--bench=b.json"]
+    assert _join_repeated(argv) == ["report", "RUN", "--lang", "en", "--bench=a.json,b.json"]
+    assert _join_repeated(["report", "RUN"]) == ["report", "RUN"]
+
+
+def test_main_report_merges_repeated_bench_files(small_run, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(small_run, run)
+    bench_a, bench_b = tmp_path / "a.json", tmp_path / "b.json"
+    bench_a.write_text("{not json")
+    bench_b.write_text("{}")
+    with pytest.raises(SystemExit):
+        main(["report", str(run), "--bench", str(bench_a), "--bench", str(bench_b), "--quiet"])
+    assert "a.json" in capsys.readouterr().err  # the first --bench was not dropped
