@@ -12,6 +12,7 @@ Flow, top to bottom (docs/export.md has the file formats):
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 import warnings
 from importlib import metadata
@@ -75,7 +76,10 @@ def export_run(run_dir: str | Path, *, quantize: str | bool | tuple | list | Non
     if (onnx_dir.exists() or export_json.exists()) and not force:
         raise KdedgeError(f"{onnx_dir} already exists (an earlier export); pass --force to "
                           "replace it, or distill into a new run directory")
-    say = (lambda message: None) if quiet else (lambda message: print(message, flush=True))
+    def say(message: str) -> None:
+        if not quiet:
+            print(f"[export] {message}", file=sys.stderr, flush=True)
+
     torch_models = {name: run.load_model(name) for name in EXPORTED_MODELS}  # sha256-checked
     y_test = np.asarray(run.split["y_test"])
     calibration = _calibration_rows(run, limit=calibration_rows, needed="int8-static" in variants)

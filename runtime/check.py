@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,7 @@ def check(path: str | os.PathLike, *, out: str | os.PathLike, max_rows: int | No
     for name, outputs in predict_folder(path, max_rows=max_rows).items():
         if isinstance(outputs, str):
             if not quiet:
-                print(f"[check] ERROR {outputs}", flush=True)
+                print(f"[check] ERROR {outputs}", file=sys.stderr, flush=True)
             arrays[f"{name}{_SEP}error"] = np.array(outputs)
             continue
         for key, value in outputs.items():
