@@ -12,6 +12,7 @@ from kdedge.report.text import fmt_int, fmt_metric, fmt_points, fmt_ratio
 
 AGREEMENT_THRESHOLD = 0.98
 ACCURACY_DROP_POINTS = 0.01
+SMALL_TEST_ROWS = 500  # below this one row moves accuracy by more than 0.2 points
 OVERHEAD_RATIO = 2.0  # p50 below 2× the floor: most of a call is fixed overhead, not the model
 
 SENTENCES = {
@@ -71,6 +72,9 @@ SENTENCES = {
                        "weight bytes.",
                        "{m} 的文件（{v} 字节）比 fp32 学生模型（{f} 字节）更大：模型如此之小时，"
                        "量化参数和额外节点超过了节省的权重字节。"),
+    "small_test": ("The test split has only {n} rows: one row is {p} points of accuracy, so "
+                   "smaller differences above are within noise.",
+                   "测试集只有 {n} 行：一行即 {p} 个百分点的准确率，以上小于此的差异属于噪声。"),
     "emulated": ("Timings on {target} are emulated (qemu): they are not performance figures.",
                  "{target} 上的计时为模拟运行（qemu）：不是性能数据。"),
     "missing": ("Not yet measured: run `{cmd}` for the {what} section.",
@@ -103,6 +107,9 @@ def conclusions(facts: Facts, lang: str) -> list[str]:
                     pr=fmt_ratio(teacher["params"], student["params"]), pt=fmt_int(teacher["params"]),
                     ps=fmt_int(student["params"]), mr=fmt_ratio(teacher["macs"], student["macs"]),
                     mt=fmt_int(teacher["macs"]), ms=fmt_int(student["macs"])))
+    test_rows = (m.get("data") or {}).get("split", {}).get("test")
+    if test_rows and test_rows < SMALL_TEST_ROWS:
+        out.append(_say(lang, "small_test", n=test_rows, p=f"{100 / test_rows:.2f}"))
     out += _export_findings(facts, lang)
     out += _bench_findings(facts, lang)
     names = {"export": ("ONNX export", "ONNX 导出"), "bench": ("benchmark", "基准测试")}

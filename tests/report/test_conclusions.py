@@ -91,3 +91,10 @@ def test_conclusions_throughput_and_student_not_faster(facts, tmp_path):
     text = " ".join(conclusions(facts, "en"))
     assert "the student is NOT faster than the teacher at batch 1 (p50 90.0 µs vs 80.0 µs)" in text
     assert "at batch 32 the student processes" in text and "higher" in text
+
+
+def test_conclusions_small_test_split_warns_about_noise(facts):
+    facts.metrics["data"]["split"]["test"] = 30
+    assert "only 30 rows: one row is 3.33 points" in " ".join(conclusions(facts, "en"))
+    facts.metrics["data"]["split"]["test"] = 1000
+    assert "only 1000 rows" not in " ".join(conclusions(facts, "en"))
