@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results import finish, requirement_table
+
 from kdedge.runtime.bench import bench
 
 
@@ -80,8 +82,7 @@ def main() -> int:
     lines = [f"Measured {time.strftime('%Y-%m-%d')} on {reports[0]['machine']['cpu_model']} "
              f"({reports[0]['machine']['cores']} cores), {args.repeats} repeats of the default bench, "
              "by `python benchmarks/check_bench.py`.", "",
-             "| requirement | measured | holds |", "|---|---|---|"]
-    lines += [f"| {name} | {value} | {'yes' if ok else '**NO**'} |" for name, value, ok in checks]
+             *requirement_table(checks)]
     lines += ["", "Medians over repeats, batch 1 and batch 1024:", "",
               "| model | MACs | p50 µs (b1) | × floor (b1) | p99 µs (b1) | rows/s (b1024) | peak RSS MB (+ over baseline) |",
               "|---|---|---|---|---|---|---|"]
@@ -95,11 +96,7 @@ def main() -> int:
                      f"{lat('1', 'ratio_to_floor'):.3f} | {lat('1', 'p99_us'):.2f} | "
                      f"{lat('1024', 'throughput_rows_per_s'):,.0f} | "
                      f"{memory.get('peak_mb', float('nan')):.1f} (+{memory.get('increase_mb', float('nan')):.1f}) |")
-    text = "\n".join(lines)
-    print(text)
-    if args.write:
-        Path(args.write).write_text("# bench: measured figures\n\n" + text + "\n")
-    return 0 if all(ok for _, _, ok in checks) else 1
+    return finish("bench", lines, checks, args.write)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results import finish, requirement_table
+
 
 def distill_cli(out: Path, *args: str) -> tuple[dict, float]:
     started = time.perf_counter()
@@ -71,8 +73,7 @@ def main() -> int:
 
     lines = [f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, "
              f"{platform.python_version()}, by `python benchmarks/check_distill.py`.", "",
-             "| requirement | measured | holds |", "|---|---|---|"]
-    lines += [f"| {name} | {value} | {'yes' if ok else '**NO**'} |" for name, value, ok in checks]
+             *requirement_table(checks)]
     lines += ["", "| data | classes | features | teacher acc | student acc (KD) | no-KD acc | "
               "agreement | student params / MACs | seconds |", "|---|---|---|---|---|---|---|---|---|"]
     for data, md, sec in [("default", m, seconds)] + others:
@@ -81,11 +82,7 @@ def main() -> int:
                      f"{md['student']['accuracy']:.4f} | {md['student_no_kd']['accuracy']:.4f} | "
                      f"{md['agreement']:.4f} | {md['student']['params']:,} / {md['student']['macs']:,} | "
                      f"{sec:.1f} |")
-    text = "\n".join(lines)
-    print(text)
-    if args.write:
-        Path(args.write).write_text("# distill: measured figures\n\n" + text + "\n")
-    return 0 if all(ok for _, _, ok in checks) else 1
+    return finish("distill", lines, checks, args.write)
 
 
 if __name__ == "__main__":
