@@ -94,12 +94,18 @@ class KdedgeCLI:
 
     def run(self, data: str | None = None, target: str | None = None, features: int = 6,
             out: str | None = None, force: bool = False, seed: int = 0, lang: str = "zh",
-            quiet: bool = False) -> str:
-        """distill → export (all variants) → bench → report on one new run directory."""
+            max_epochs: int = 150, quick: bool = False, quiet: bool = False) -> str:
+        """distill → export (all variants) → bench → report on one new run directory.
+
+        Args:
+            lang: zh (default) or en.
+            max_epochs: training epochs cap (early stopping usually ends sooner).
+            quick: a short smoke bench whose timings are not for quoting.
+        """
         from kdedge.pipeline import run_all
 
         return str(run_all(data=data, target=target, features=features, out=out, force=force,
-                           seed=seed, lang=lang, quiet=quiet))
+                           seed=seed, lang=lang, max_epochs=max_epochs, quick=quick, quiet=quiet))
 
 
 def _ints(value, name: str) -> list[int]:

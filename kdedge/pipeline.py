@@ -20,8 +20,13 @@ def _done(started: float, quiet: bool) -> None:
 
 def run_all(*, data: str | None = None, target: str | None = None, features: int = 6,
             out: str | None = None, force: bool = False, seed: int = 0, lang: str = "zh",
-            quiet: bool = False) -> Path:
-    """Run every stage with default settings; returns the run directory."""
+            max_epochs: int = 150, quick: bool = False, quiet: bool = False) -> Path:
+    """Run every stage with default settings; returns the run directory.
+
+    Args:
+        max_epochs: training epochs cap of teacher and students (early stopping ends sooner).
+        quick: a short smoke bench whose timings are not for quoting.
+    """
     from kdedge.distill import distill
     from kdedge.export import export_run
     from kdedge.report import make_report
@@ -34,13 +39,13 @@ def run_all(*, data: str | None = None, target: str | None = None, features: int
     started = time.perf_counter()
     t = _stage(1, "distill (teacher, ranking, students)", quiet)
     run_dir = distill(data=data, target=target, features=features, out=out, force=force,
-                      seed=seed, quiet=quiet)
+                      seed=seed, max_epochs=max_epochs, quiet=quiet)
     _done(t, quiet)
     t = _stage(2, "export to ONNX + quantize (int8, int8-static, fp16)", quiet)
     export_run(run_dir, quantize="all", quiet=quiet)
     _done(t, quiet)
     t = _stage(3, "bench under onnxruntime", quiet)
-    bench(run_dir, quiet=quiet)
+    bench(run_dir, quick=quick, quiet=quiet)
     _done(t, quiet)
     t = _stage(4, f"report ({lang})", quiet)
     report = make_report(run_dir, lang=lang, quiet=quiet)
