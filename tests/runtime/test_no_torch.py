@@ -31,6 +31,8 @@ SCRIPT = textwrap.dedent("""
     from kdedge.runtime.check import predict_folder
     path = bench(sys.argv[1], target="no-torch", batch_sizes=(1, 4), quick=True, quiet=True)
     outputs = predict_folder(sys.argv[1])
+    from kdedge.cli import main  # the `kdedge bench` command itself, as a device would run it
+    main(["bench", sys.argv[1], "--target", "no-torch-cli", "--quick", "--quiet"])
     heavy = sorted(m for m in sys.modules if m.split(".")[0] in {"torch", "sklearn", "matplotlib"})
     print(json.dumps({"blocked": blocked, "path": str(path), "heavy": heavy,
                       "predicted": sorted(outputs)}))
@@ -48,6 +50,7 @@ def test_bench_runs_without_torch_sklearn_matplotlib(run_dir, tmp_path):
     assert result["blocked"] is True  # the blocker works, so the bench really ran without torch
     assert result["heavy"] == []
     assert result["predicted"] == ["student.onnx", "teacher.onnx"]
+    assert (run_dir / "bench" / "no-torch-cli.json").is_file()
     report = json.loads(open(result["path"]).read())
     assert report["errors"] == 0  # the worker subprocesses (same blocker) measured every model
     assert all("cold_start" in m for m in report["models"].values())
