@@ -38,6 +38,7 @@ class BenchModel:
     params: int | None = None
     weight_bytes: int | None = None
     samples_batch1_us: list[float] | None = None  # raw batch-1 timings when the bench kept them
+    sha256: str | None = None  # of the .onnx file the bench measured
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Bench:
     models: dict[str, BenchModel]
     floor_p50_us: dict[int, float]  # batch → p50 of the cheapest floor graph measured
     quick: bool = False
+    stale: list[str] = field(default_factory=list)  # models measured from other files than RUN/onnx/ holds
 
 
 @dataclass
@@ -115,6 +117,12 @@ def collect(run_dir: str | Path, *, bench_files=()) -> Facts:
             benches.append(_read_bench(path))
     if not benches:
         missing["bench"] = BENCH_COMMAND.format(run=run_dir)
+    current = {name[len("onnx/"):-len(".onnx")]: digest
+               for name, digest in run.manifest.get("artifacts", {}).items()
+               if name.startswith("onnx/") and name.endswith(".onnx")}
+    for bench in benches:  # e.g. re-exported with --force after this bench, or another run's models
+        bench.stale = sorted(name for name, model in bench.models.items()
+                             if model.sha256 and current.get(name, model.sha256) != model.sha256)
     generated = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z").strip()
     return Facts(run=run, generated=generated, history=history, export=export, benches=benches,
                  missing=missing)
@@ -182,7 +190,8 @@ def _read_bench_model(name: str, entry: dict) -> BenchModel:
     if not isinstance(entry, dict):
         raise ValueError(f"models[{name!r}] is not an object")
     model = BenchModel(name=name, error=entry.get("error"), model=entry.get("model"),
-                       variant=entry.get("variant"), file_bytes=_number(entry.get("bytes")))
+                       variant=entry.get("variant"), file_bytes=_number(entry.get("bytes")),
+                       sha256=entry.get("sha256"))
     for batch, stats in (entry.get("latency") or {}).items():
         model.latency[int(batch)] = {
             "p50": stats["p50_us"], "p90": stats.get("p90_us"), "p95": stats.get("p95_us"),

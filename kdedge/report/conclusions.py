@@ -75,6 +75,10 @@ SENTENCES = {
     "small_test": ("The test split has only {n} rows: one row is {p} points of accuracy, so "
                    "smaller differences above are within noise.",
                    "测试集只有 {n} 行：一行即 {p} 个百分点的准确率，以上小于此的差异属于噪声。"),
+    "stale_bench": ("The bench on {target} measured other files than onnx/ holds now ({models}): "
+                    "its numbers describe earlier exports; re-run `kdedge bench`.",
+                    "{target} 上的基准测试测量的文件与当前 onnx/ 中的不同（{models}）："
+                    "其数据属于之前的导出；请重新运行 `kdedge bench`。"),
     "emulated": ("Timings on {target} are emulated (qemu): they are not performance figures.",
                  "{target} 上的计时为模拟运行（qemu）：不是性能数据。"),
     "missing": ("Not yet measured: run `{cmd}` for the {what} section.",
@@ -164,6 +168,9 @@ def _bench_findings(facts: Facts, lang: str) -> list[str]:
     out = []
     for bench in facts.benches:
         target = bench.target
+        if bench.stale:
+            out.append(_say(lang, "stale_bench", target=target,
+                            models=", ".join(model_label(n) for n in bench.stale)))
         if bench.emulated:  # translator timings: say so, and draw no speed conclusion from them
             out.append(_say(lang, "emulated", target=target))
             continue

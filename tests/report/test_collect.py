@@ -62,3 +62,19 @@ def test_collect_bench_list_from_one_cli_string(small_run, tmp_path):
     b = write_json_atomic(tmp_path / "b.json", fake_bench(metrics, target="b"))
     for value in (f"{a},{b}", f"[{a}, {b}]", [a, b]):
         assert [x.target for x in collect(small_run, bench_files=value).benches] == ["a", "b"]
+
+
+def test_collect_flags_bench_of_files_the_run_no_longer_holds(small_run, tmp_path):
+    from kdedge.rundir import read_json
+
+    run = copy_run(small_run, tmp_path / "run")
+    manifest = read_json(run / "run.json")
+    manifest["artifacts"]["onnx/student.onnx"] = "c" * 64  # what the current export holds
+    manifest["artifacts"]["onnx/teacher.onnx"] = "d" * 64
+    write_json_atomic(run / "run.json", manifest)
+    facts = collect(run)
+    bench = fake_bench(facts.metrics, target="x86")
+    bench["models"]["student.onnx"]["sha256"] = "e" * 64  # measured an earlier export
+    bench["models"]["teacher.onnx"]["sha256"] = "d" * 64  # the same file
+    write_json_atomic(run / "bench" / "x86.json", bench)
+    assert collect(run).benches[0].stale == ["student"]

@@ -98,3 +98,13 @@ def test_conclusions_small_test_split_warns_about_noise(facts):
     assert "only 30 rows: one row is 3.33 points" in " ".join(conclusions(facts, "en"))
     facts.metrics["data"]["split"]["test"] = 1000
     assert "only 1000 rows" not in " ".join(conclusions(facts, "en"))
+
+
+def test_conclusions_bench_of_other_files_is_called_stale(facts, tmp_path):
+    bench = fake_bench(facts.metrics, target="x86")
+    bench["models"]["student.onnx"]["sha256"] = "a" * 64
+    bench["models"]["teacher.onnx"]["sha256"] = "b" * 64
+    facts.benches = [_read_bench(write_json_atomic(tmp_path / "x86.json", bench))]
+    facts.benches[0].stale = ["student"]  # what collect finds when run.json lists another sha256
+    text = " ".join(conclusions(facts, "en"))
+    assert "The bench on x86 measured other files than onnx/ holds now (student)" in text
