@@ -136,7 +136,7 @@ def _join_repeated(argv: list[str], flag: str = "--bench") -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     argv = _join_repeated(list(sys.argv[1:] if argv is None else argv))
     try:
-        fire.Fire(KdedgeCLI, command=argv, name="kdedge")
+        fire.Fire(KdedgeCLI(), command=argv, name="kdedge")
     except KdedgeError as exc:
         print(f"kdedge: error: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -38,6 +38,8 @@ def test_help_does_not_import_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={"PAGER": "cat", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
+    for command in ("distill", "export", "bench", "report", "run"):  # the commands are listed
+        assert f"     {command}\n" in result.stdout + result.stderr
 
 
 def test_console_script_smoke(tmp_path):
