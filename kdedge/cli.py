@@ -5,6 +5,8 @@ Each method imports its stage lazily, so `kdedge --help` and `kdedge bench` neve
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import sys
 
 import fire
@@ -18,7 +20,8 @@ class KdedgeCLI:
     Stages: distill → export → bench → report (`run` does all four on one run directory).
     """
 
-    def distill(self, data: str | None = None, target: str | None = None, features: int = 6,
+    def distill(self, data: str | None = None, target: str | None = None,
+                features: int | None = None,
                 out: str | None = None, force: bool = False, seed: int = 0,
                 test_size: float = 0.2, val_size: float = 0.2,
                 teacher_hidden: tuple = (256, 128), rank: int | None = None,
@@ -30,7 +33,8 @@ class KdedgeCLI:
         Args:
             data: omit for the built-in default; wine, breast_cancer, digits, iris; or a CSV/Parquet path.
             target: the label column (required for a file).
-            features: k, how many top-ranked features the student reads.
+            features: k, how many top-ranked features the student reads (default 6, or all
+                columns when there are fewer).
             out: the run directory (default: a new folder under runs/); never replaced without --force.
             rank: the student's number of gated factors (default ceil(2k/3)).
             temperature: KD temperature T.
@@ -61,6 +65,7 @@ class KdedgeCLI:
     def bench(self, path: str, target: str | None = None, batch_sizes: tuple = (1, 32, 1024),
               threads: int = 1, opt_level: str = "all", out: str | None = None,
               force: bool = False, quick: bool = False, min_time: float | None = None,
+              min_reps: int | None = None, max_time: float | None = None,
               quiet: bool = False) -> str:
         """Measure every ONNX model in PATH (a run directory or a folder of .onnx files).
 
@@ -71,13 +76,16 @@ class KdedgeCLI:
             opt_level: onnxruntime graph optimisation: disable, basic, extended or all.
             out: the JSON file or folder to write (default RUN_DIR/bench/<target>.json).
             quick: a short smoke measurement (not for quoting).
-            min_time: seconds of timed calls per model and batch size (docs/bench.md).
+            min_time: seconds of timed calls per model and batch size, at least (docs/bench.md).
+            min_reps: timed calls per model and batch size, at least.
+            max_time: seconds of timed calls per model and batch size, at most.
         """
         from kdedge.runtime.bench import bench
 
         return str(bench(path, target=target, batch_sizes=_ints(batch_sizes, "batch_sizes"),
                          threads=threads, opt_level=opt_level, out=out, force=force,
-                         quick=quick, min_time=min_time, quiet=quiet))
+                         quick=quick, min_time=min_time, min_reps=min_reps, max_time=max_time,
+                         quiet=quiet))
 
     def report(self, run_dir: str, lang: str = "zh", bench: str | tuple | None = None,
                quiet: bool = False) -> str:
@@ -92,7 +100,7 @@ class KdedgeCLI:
         extra = [bench] if isinstance(bench, str) else list(bench or [])
         return str(make_report(run_dir, lang=lang, bench_files=extra, quiet=quiet))
 
-    def run(self, data: str | None = None, target: str | None = None, features: int = 6,
+    def run(self, data: str | None = None, target: str | None = None, features: int | None = None,
             out: str | None = None, force: bool = False, seed: int = 0, lang: str = "zh",
             max_epochs: int = 150, quick: bool = False, quiet: bool = False) -> str:
         """distill → export (all variants) → bench → report on one new run directory.
@@ -113,7 +121,7 @@ def _ints(value, name: str) -> list[int]:
     values = value if isinstance(value, (list, tuple)) else [value]
     if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
                              for v in values):
-        raise KdedgeError(f"--{name} takes positive whole numbers like 256,128; got {value!r}")
+        raise KdedgeError(f"--{name} takes positive whole numbers, e.g. --{name}=1,32; got {value!r}")
     return list(values)
 
 
@@ -133,9 +141,29 @@ def _join_repeated(argv: list[str], flag: str = "--bench") -> list[str]:
     return rest + ([f"{flag}={','.join(values)}"] if values else [])
 
 
+def _check_flags(argv: list[str]) -> None:
+    """Refuse an unknown --flag before any work: fire would run the stage first, then complain."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    method = getattr(KdedgeCLI, command, None) if command and not command.startswith("_") else None
+    if method is None or not callable(method):
+        return  # fire reports unknown commands itself, before running anything
+    params = [p for p in inspect.signature(method).parameters if p != "self"]
+    known = set(params) | {f"no{p}" for p in params} | {"help"}
+    for arg in argv[: argv.index("--")] if "--" in argv else argv:
+        if not arg.startswith("--"):
+            continue
+        name = arg[2:].split("=", 1)[0].replace("-", "_")
+        if name not in known:
+            close = difflib.get_close_matches(name, params, n=1)
+            hint = f"; did you mean --{close[0]}?" if close else ""
+            raise KdedgeError(f"`kdedge {command}` has no flag --{name}{hint} "
+                              f"(flags: {', '.join('--' + p for p in params)})")
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = _join_repeated(list(sys.argv[1:] if argv is None else argv))
     try:
+        _check_flags(argv)
         fire.Fire(KdedgeCLI(), command=argv, name="kdedge")
     except KdedgeError as exc:
         print(f"kdedge: error: {exc}", file=sys.stderr)

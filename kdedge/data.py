@@ -20,6 +20,7 @@ SKLEARN_SETS = ("wine", "breast_cancer", "digits", "iris")
 DEFAULT_NAME = "default"
 # The built-in set has its own fixed seed so "the default data" is one data set whatever --seed is.
 DEFAULT_DATA_SEED = 42
+MIN_ROWS_PER_CLASS = 2  # per split, on average: a 10-row file cannot be split meaningfully
 
 
 @dataclass
@@ -100,9 +101,27 @@ def _read_table(path: Path):
     except csv.Error:
         delimiter = ","
     try:
-        return pd.read_csv(path, sep=delimiter, encoding="utf-8-sig")
+        frame = pd.read_csv(path, sep=delimiter, encoding="utf-8-sig")
+        if delimiter == ";" and _has_decimal_commas(frame):
+            # `;` as delimiter usually comes with `,` as decimal separator (European locales).
+            frame = pd.read_csv(path, sep=delimiter, decimal=",", encoding="utf-8-sig")
     except Exception as exc:
         raise KdedgeError(f"{path} could not be parsed as CSV ({exc}); check the file") from exc
+    if frame.empty:
+        raise KdedgeError(f"{path} has a header but no data rows; give a file with data rows")
+    return frame
+
+
+def _has_decimal_commas(frame) -> bool:
+    """True when some text column reads entirely as numbers written with a decimal comma."""
+    import pandas as pd
+
+    for column in frame.columns:
+        values = frame[column].dropna()
+        if not pd.api.types.is_numeric_dtype(values) and len(values) and values.astype(str).str.fullmatch(
+                r"\s*[-+]?\d*,\d+\s*").all():
+            return True
+    return False
 
 
 def _from_frame(frame, *, target: str, path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -128,7 +147,8 @@ def _from_frame(frame, *, target: str, path: Path) -> tuple[np.ndarray, np.ndarr
     if non_numeric:
         raise KdedgeError(
             f"{path}: feature columns must be numeric, but {non_numeric} are not; "
-            "encode them as numbers (e.g. one-hot) or remove them from the file"
+            "encode them as numbers (e.g. one-hot) or remove them from the file "
+            "(numbers with a decimal comma are read as such only in `;`-separated files)"
         )
     return features.to_numpy(dtype=np.float64), labels.to_numpy(), list(features.columns)
 
@@ -155,6 +175,9 @@ def load_dataset(data: str | None = None, *, target: str | None = None) -> Datas
     with a warning and listed in `Dataset.dropped_constant`.
     """
     sha = None
+    if target and (data is None or data == DEFAULT_NAME or data in SKLEARN_SETS):
+        raise KdedgeError(f"--target applies to data files only; the built-in set "
+                          f"{data or DEFAULT_NAME!r} has its own target: drop --target")
     if data is None or data == DEFAULT_NAME:
         X, labels, names = make_default()
         source, name, target_name = "builtin", DEFAULT_NAME, "target"
@@ -183,7 +206,7 @@ def load_dataset(data: str | None = None, *, target: str | None = None) -> Datas
     constant = [j for j in range(X.shape[1]) if np.ptp(X[:, j]) == 0]
     dropped = [names[j] for j in constant]
     if dropped:
-        warnings.warn(f"{where}: dropping constant feature columns {dropped}", stacklevel=2)
+        warnings.warn(f"{where}: dropping constant feature columns {dropped}", stacklevel=3)
         keep = [j for j in range(X.shape[1]) if j not in constant]
         X, names = X[:, keep], [names[j] for j in keep]
         if not names:
@@ -192,7 +215,7 @@ def load_dataset(data: str | None = None, *, target: str | None = None) -> Datas
     values, y = np.unique(np.asarray(labels), return_inverse=True)
     if len(values) < 2:
         raise KdedgeError(
-            f"{where}: the target {target_name!r} has a single class ({values[0]!r}); "
+            f"{where}: the target {target_name!r} has a single class ({str(values[0])!r}); "
             "a classifier needs at least two"
         )
     return Dataset(X=X, y=y.astype(np.int64), feature_names=names,
@@ -213,12 +236,16 @@ def split_dataset(ds: Dataset, *, test_size: float = 0.2, val_size: float = 0.2,
     n_test = int(np.ceil(test_size * n))
     n_val = int(np.ceil(val_size * (n - n_test)))
     n_classes = len(ds.class_names)
-    if counts.min() < 3 or min(n_test, n_val, n - n_test - n_val) < n_classes:
+    # Every split needs every class, and at least two rows of each on average, or its metrics
+    # (accuracy steps of 1/n, undefined AUCs) and the report's plots mean nothing.
+    need = MIN_ROWS_PER_CLASS * n_classes
+    if counts.min() < 3 or min(n_test, n_val, n - n_test - n_val) < need:
         rare = {ds.class_names[i]: int(c) for i, c in enumerate(counts) if c < 3}
         raise KdedgeError(
             f"{ds.name}: {n} rows are too few for a stratified train/validation/test split of "
-            f"{n_classes} classes (each split needs every class; classes with < 3 rows: {rare}); "
-            "add rows, merge rare classes or lower --test_size/--val_size"
+            f"{n_classes} classes (split sizes {n - n_test - n_val}/{n_val}/{n_test}; each needs "
+            f"at least {need} rows; classes with < 3 rows: {rare or 'none'}); "
+            "add rows, merge rare classes or change --test_size/--val_size"
         )
     X_rest, X_test, y_rest, y_test = train_test_split(
         ds.X, ds.y, test_size=n_test, stratify=ds.y, random_state=seed)

@@ -29,6 +29,7 @@ from kdedge.ranking import rank_features
 from kdedge.rundir import KdedgeError
 from kdedge.train import Progress, TrainConfig, fit, kd_loss, predict_logits
 
+DEFAULT_FEATURES = 6  # k, as in the seed report (6 of 13)
 CALIBRATION_ROWS = 1024  # training rows kept in split.npz for INT8 static calibration
 PACKAGES = ("torch", "numpy", "scikit-learn", "pandas", "pyarrow", "safetensors", "onnx",
             "onnxruntime", "onnxscript", "matplotlib", "fire")
@@ -82,19 +83,48 @@ def _evaluate(model: torch.nn.Module, history: dict, X_test: np.ndarray, y_test:
     return Trained(model=model, history=history, probabilities=probabilities, metrics=metrics)
 
 
-def prepare(data: str | None, *, target: str | None, features: int, test_size: float,
-            val_size: float, seed: int) -> tuple[Dataset, Split]:
-    """Load, validate and split the data; check `features` against the columns."""
-    if isinstance(features, bool) or not isinstance(features, int):
+def prepare(data: str | None, *, target: str | None, features: int | None, test_size: float,
+            val_size: float, seed: int) -> tuple[Dataset, Split, int]:
+    """Load, validate and split the data; resolve k (`features`) against the columns.
+
+    Returns:
+        (dataset, split, k); `features=None` means DEFAULT_FEATURES, or every column when the
+        data has fewer.
+    """
+    if features is not None and (isinstance(features, bool) or not isinstance(features, int)):
         raise KdedgeError(f"--features must be a whole number, got {features!r}")
     ds = load_dataset(data, target=target)
     n = len(ds.feature_names)
-    if not 1 <= features <= n:
+    k = min(DEFAULT_FEATURES, n) if features is None else features
+    if not 1 <= k <= n:
         raise KdedgeError(
             f"--features {features} is out of range: the data has {n} usable feature columns "
             f"(constant columns dropped: {ds.dropped_constant or 'none'}); choose 1..{n}"
         )
-    return ds, split_dataset(ds, test_size=test_size, val_size=val_size, seed=seed)
+    return ds, split_dataset(ds, test_size=test_size, val_size=val_size, seed=seed), k
+
+
+def _check_arguments(*, seed, temperature, alpha, rank, max_epochs, patience, batch_size,
+                     lr) -> None:
+    """Refuse bad hyper-parameters before any work, naming the flag and the valid range."""
+    def whole(name, value, low):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise KdedgeError(f"--{name} must be a whole number >= {low}, got {value!r}")
+
+    def number(name, value, ok, what):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value):
+            raise KdedgeError(f"--{name} must be {what}, got {value!r}")
+
+    whole("seed", seed, 0)
+    whole("max_epochs", max_epochs, 1)
+    whole("patience", patience, 1)
+    whole("batch_size", batch_size, 2)  # BatchNorm needs two rows
+    if rank is not None:
+        whole("rank", rank, 1)
+    number("temperature", temperature, lambda v: v > 0, "a number > 0")
+    number("alpha", alpha, lambda v: 0 <= v <= 1,
+           "a number in [0, 1] (the weight of the hard-label loss)")
+    number("lr", lr, lambda v: v > 0, "a number > 0")
 
 
 def train_teacher(split: Split, n_classes: int, *, hidden: list[int], train: TrainConfig,
@@ -158,7 +188,7 @@ def _log(message: str, quiet: bool) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-def distill(*, data: str | None = None, target: str | None = None, features: int = 6,
+def distill(*, data: str | None = None, target: str | None = None, features: int | None = None,
             out: str | None = None, force: bool = False, seed: int = 0,
             test_size: float = 0.2, val_size: float = 0.2,
             teacher_hidden: tuple[int, ...] = (256, 128), rank: int | None = None,
@@ -175,14 +205,11 @@ def distill(*, data: str | None = None, target: str | None = None, features: int
                   val_size=val_size, teacher_hidden=list(teacher_hidden), rank=rank,
                   student_hidden=list(student_hidden), temperature=temperature, alpha=alpha,
                   max_epochs=max_epochs, patience=patience, batch_size=batch_size, lr=lr)
-    if temperature <= 0:
-        raise KdedgeError(f"--temperature must be > 0, got {temperature}")
-    if not 0.0 <= alpha <= 1.0:
-        raise KdedgeError(f"--alpha must be in [0, 1] (the weight of the hard-label loss), got {alpha}")
-    if rank is not None and (not isinstance(rank, int) or rank < 1):
-        raise KdedgeError(f"--rank must be a whole number >= 1, got {rank!r}")
-    ds, split = prepare(data, target=target, features=features, test_size=test_size,
-                        val_size=val_size, seed=seed)
+    _check_arguments(seed=seed, temperature=temperature, alpha=alpha, rank=rank,
+                     max_epochs=max_epochs, patience=patience, batch_size=batch_size, lr=lr)
+    ds, split, features = prepare(data, target=target, features=features, test_size=test_size,
+                                  val_size=val_size, seed=seed)
+    config["features"] = features
     run_id = rundir.new_run_id(ds.name)
     if out is None:  # a fresh folder; two runs in the same second get -2, -3, …
         out_dir, n = Path(runs_root) / run_id, 1

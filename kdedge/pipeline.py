@@ -18,7 +18,7 @@ def _done(started: float, quiet: bool) -> None:
         print(f"   done in {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
 
 
-def run_all(*, data: str | None = None, target: str | None = None, features: int = 6,
+def run_all(*, data: str | None = None, target: str | None = None, features: int | None = None,
             out: str | None = None, force: bool = False, seed: int = 0, lang: str = "zh",
             max_epochs: int = 150, quick: bool = False, quiet: bool = False) -> Path:
     """Run every stage with default settings; returns the run directory.

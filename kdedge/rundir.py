@@ -44,12 +44,20 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     """Write to a temporary file in the same folder, then rename: readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file owner-only (0600); give it the mode a plain open() would.
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -89,17 +97,26 @@ def prepare_output_dir(out: str | os.PathLike, *, force: bool) -> Path:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise KdedgeError(f"--out {out} is a file, not a directory; choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise KdedgeError(
-            f"--out {out} already holds a run; pass --force to replace it or choose another --out"
-        )
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / MANIFEST).is_file():
+            # --force replaces a run, never an arbitrary folder: the whole folder is swapped out.
+            raise KdedgeError(
+                f"--out {out} is a non-empty folder that is not a kdedge run (no {MANIFEST}); "
+                "kdedge will not replace it, even with --force: choose an empty or new --out"
+            )
+        if not force:
+            raise KdedgeError(
+                f"--out {out} already holds a run; pass --force to replace it or choose another --out"
+            )
     return out
 
 
 def staging_dir(out: Path) -> Path:
     """A temporary sibling of `out` to build a whole run in before `commit_dir` renames it."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    staged = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    staged.chmod(0o777 & ~_umask())  # mkdtemp is owner-only; the run is shared like any folder
+    return staged
 
 
 def commit_dir(staged: Path, out: Path) -> Path:

@@ -113,7 +113,7 @@ def fit(model: nn.Module, X_train: np.ndarray, y_train: np.ndarray, X_val: np.nd
     model.load_state_dict(best_state)
     model.eval()
     if progress:
-        progress(epoch, config.max_epochs, best_loss, best_epoch, done=True)
+        progress(epoch, config.max_epochs, val_loss, best_epoch, done=True)
     history["best_epoch"] = best_epoch
     history["epochs_run"] = epoch
     return history

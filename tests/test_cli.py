@@ -67,3 +67,31 @@ def test_main_report_merges_repeated_bench_files(small_run, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["report", str(run), "--bench", str(bench_a), "--bench", str(bench_b), "--quiet"])
     assert "a.json" in capsys.readouterr().err  # the first --bench was not dropped
+
+
+def test_main_unknown_flag_refused_before_any_work(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["distill", "--data", "iris", "--max_epoch", "3", "--out", str(tmp_path / "r")])
+    assert exit_info.value.code == 2
+    assert "has no flag --max_epoch; did you mean --max_epochs?" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("flag,value,message", [
+    ("--max_epochs", "0", "--max_epochs must be a whole number >= 1"),
+    ("--batch_size", "0", "--batch_size must be a whole number >= 2"),
+    ("--lr", "-1", "--lr must be a number > 0"),
+    ("--seed", "abc", "--seed must be a whole number >= 0"),
+    ("--temperature", "abc", "--temperature must be a number > 0"),
+])
+def test_main_bad_numbers_are_clear_errors(tmp_path, capsys, flag, value, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["distill", "--data", "iris", flag, value, "--out", str(tmp_path / "r")])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_main_default_features_fit_small_data(tmp_path):
+    main(["distill", "--data", "iris", "--out", str(tmp_path / "r"), "--max_epochs", "2", "--quiet"])
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["student"]["n_features"] == 4  # iris has 4 < 6 columns: the student reads all

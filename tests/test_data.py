@@ -110,15 +110,47 @@ def test_split_dataset_stratified_and_scaler_from_train_only():
     assert not np.allclose(split.mean, ds.X.mean(axis=0))
 
 
-def test_split_dataset_too_few_rows(tmp_path, frame):
-    small = frame.iloc[:5].copy()
-    small["label"] = ["yes", "no", "yes", "no", "no"]
+@pytest.mark.parametrize("rows", [5, 10])
+def test_split_dataset_too_few_rows(tmp_path, frame, rows):
+    small = frame.iloc[:rows].copy()
+    small["label"] = ["yes", "no"] * (rows // 2) + ["no"] * (rows % 2)
     ds = load_dataset(_write_csv(tmp_path / "t.csv", small), target="label")
     with pytest.raises(KdedgeError, match="too few for a stratified"):
         split_dataset(ds)
+
+
+def test_split_dataset_smallest_accepted_has_two_rows_per_class_per_split(tmp_path, frame):
+    ds = load_dataset(_write_csv(tmp_path / "t.csv", frame), target="label")  # 60 rows
+    split = split_dataset(ds)
+    assert min(len(split.y_test), len(split.y_val)) >= 4
 
 
 @pytest.mark.parametrize("arg", ["test_size", "val_size"])
 def test_split_dataset_fraction_out_of_range(arg):
     with pytest.raises(KdedgeError, match=f"--{arg} must be between"):
         split_dataset(load_dataset("iris"), **{arg: 1.5})
+
+
+def test_load_dataset_semicolon_csv_with_decimal_commas(tmp_path, frame):
+    path = tmp_path / "euro.csv"
+    frame.to_csv(path, sep=";", decimal=",", index=False)
+    assert "," in path.read_text().splitlines()[1]
+    ds = load_dataset(str(path), target="label")
+    np.testing.assert_allclose(ds.X[:, 1], frame["b"].to_numpy())
+
+
+def test_load_dataset_header_only_file(tmp_path):
+    (tmp_path / "h.csv").write_text("a,b,label\n")
+    with pytest.raises(KdedgeError, match="header but no data rows"):
+        load_dataset(str(tmp_path / "h.csv"), target="label")
+
+
+def test_load_dataset_target_with_builtin_set_refused():
+    with pytest.raises(KdedgeError, match="--target applies to data files only"):
+        load_dataset("wine", target="nonsense")
+
+
+def test_load_dataset_single_class_names_the_value_plainly(tmp_path, frame):
+    frame["label"] = 1
+    with pytest.raises(KdedgeError, match=r"single class \('1'\)"):
+        load_dataset(_write_csv(tmp_path / "t.csv", frame), target="label")

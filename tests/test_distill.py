@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -64,11 +65,11 @@ def test_distill_is_deterministic(small_run, tmp_path):
 
 def test_distill_never_overwrites_without_force(small_run, tmp_path):
     out = tmp_path / "r"
-    out.mkdir()
-    (out / "keep.txt").write_text("earlier run")
+    shutil.copytree(small_run, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
     with pytest.raises(KdedgeError, match="--force"):
         distill(out=str(out), max_epochs=1, quiet=True)
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 @pytest.mark.parametrize("features", [0, 14, -1])

@@ -20,6 +20,27 @@ def test_prepare_output_dir_refuses_an_existing_run(tmp_path):
     assert rundir.prepare_output_dir(tmp_path / "run", force=True) == tmp_path / "run"
 
 
+def test_prepare_output_dir_never_replaces_a_folder_that_is_not_a_run(tmp_path):
+    (tmp_path / "thesis").mkdir()
+    (tmp_path / "thesis" / "thesis.txt").write_text("years of work")
+    for force in (False, True):
+        with pytest.raises(KdedgeError, match="not a kdedge run.*even with --force"):
+            rundir.prepare_output_dir(tmp_path / "thesis", force=force)
+
+
+def test_written_files_and_runs_get_the_umask_mode(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        path = rundir.write_bytes_atomic(tmp_path / "a.bin", b"x")
+        staged = rundir.staging_dir(tmp_path / "run")
+    finally:
+        os.umask(old)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o644)
+    assert oct(staged.stat().st_mode & 0o777) == oct(0o755)
+
+
 def test_read_manifest_refuses_other_run_format(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps({"run_format": 99, "kdedge_version": "9.0"}))
     with pytest.raises(KdedgeError, match="run_format 99.*kdedge 9.0"):
