@@ -53,8 +53,8 @@ def quantize_int8_static(model: onnx.ModelProto, *, calibration: np.ndarray) -> 
     """Static int8 in QDQ format, calibrated (MinMax) on training rows; per-channel weights.
 
     Per-channel (one scale per output row of each weight) rather than per-tensor: measured on the
-    digits run it raises agreement with fp32 from 98.6 % to 99.4 % (wine and the default data:
-    equal), for a few hundred bytes of scales. The CPU pays nothing for it: onnxruntime fuses
+    digits run it raises agreement with fp32 from 99.2 % to 99.7 % (default data: 99.8 % →
+    99.9 %), for a few hundred bytes of scales. The CPU pays nothing for it: onnxruntime fuses
     either form into the same graph (Gemm, QuantizeLinear, QGemm, QGemm, DequantizeLinear,
     Softmax, ArgMax after its extended optimisations; QGemm takes per-column scales).
     Only Gemm and Relu are quantized: Softmax and ArgMax stay float so `probabilities` are not
