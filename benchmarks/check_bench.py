@@ -24,6 +24,10 @@ from results import finish, requirement_table
 from kdedge.runtime.bench import bench
 
 
+def _mb(value) -> str:
+    return "n/a" if value is None else f"{value:.1f}"  # null where the platform has no VmHWM
+
+
 def make_run(root: Path) -> Path:
     from kdedge.distill import distill
     from kdedge.export import export_run
@@ -95,7 +99,7 @@ def main() -> int:
         lines.append(f"| {name} | {entry['cost']['macs']:,} | {lat('1', 'p50_us'):.2f} | "
                      f"{lat('1', 'ratio_to_floor'):.3f} | {lat('1', 'p99_us'):.2f} | "
                      f"{lat('1024', 'throughput_rows_per_s'):,.0f} | "
-                     f"{memory.get('peak_mb', float('nan')):.1f} (+{memory.get('increase_mb', float('nan')):.1f}) |")
+                     f"{_mb(memory.get('peak_mb'))} (+{_mb(memory.get('increase_mb'))}) |")
     return finish("bench", lines, checks, args.write)
 
 

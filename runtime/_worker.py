@@ -10,7 +10,6 @@ Prints one JSON line. Modes:
 """
 
 import json
-import resource
 import sys
 import time
 
@@ -22,18 +21,25 @@ _IMPORT_MS = (time.perf_counter() - _T0) * 1e3
 
 
 def _memory() -> dict:
-    """Process peak (ru_maxrss, KiB on Linux, bytes on macOS) and VmHWM/VmRSS where /proc exists."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    peak_kib = peak / 1024 if sys.platform == "darwin" else peak
-    report = {"ru_maxrss_mb": round(peak_kib / 1024, 2)}
+    """VmHWM (peak RSS) and VmRSS of this process from /proc/self/status, in MB.
+
+    VmHWM belongs to the address space created by exec, so it is this model's peak alone. There is
+    deliberately no fallback to `getrusage().ru_maxrss`: it survives fork/exec on Linux, so a child
+    of a 570 MB `kdedge run` reports 570 MB whatever model it holds. Without VmHWM the peak is
+    unknown, and said so under "error".
+    """
+    report = {}
     try:
         with open("/proc/self/status") as handle:
             for line in handle:
                 if line.startswith(("VmHWM:", "VmRSS:")):
                     key, value = line.split(":")
                     report[f"{key.lower()}_mb"] = round(int(value.split()[0]) / 1024, 2)
-    except OSError:
-        pass
+    except OSError as exc:
+        report["error"] = f"no VmHWM on this platform (/proc/self/status: {type(exc).__name__}: {exc})"
+    else:
+        if "vmhwm_mb" not in report:
+            report["error"] = "no VmHWM on this platform (/proc/self/status has no VmHWM line)"
     return report
 
 

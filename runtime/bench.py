@@ -1,9 +1,10 @@
 """`kdedge bench`: measure every ONNX model of a run on this machine → RUN/bench/<target>.json.
 
-Per model: static cost from the graph (`graph_cost`), cold start and peak memory in a fresh
-subprocess (`_worker.py`), then latency at each batch size, interleaved with the other models and
-with the floor graph (`floor`) so every model's p50 is also given as a ratio to the bare call
-overhead. Imports only numpy, onnx, onnxruntime and the standard library (runs on the device).
+Per model: its sha256 against the one `kdedge export` recorded in run.json, static cost from the
+graph (`graph_cost`), cold start and peak memory in a fresh subprocess (`_worker.py`), then latency
+at each batch size, interleaved with the other models and with the floor graph (`floor`) so every
+model's p50 is also given as a ratio to the bare call overhead. Imports only numpy, onnx,
+onnxruntime and the standard library (runs on the device).
 """
 
 from __future__ import annotations
@@ -86,11 +87,14 @@ def bench(path: str | os.PathLike, *, target: str | None = None, batch_sizes=(1,
     rows = load_rows(root)
     metrics = read_json(root / "metrics.json") if (root / "metrics.json").is_file() else None
     infos = [read_model_info(p) for p in sorted(onnx_dir.glob("*.onnx"))]
-    models = {info.name: _describe(info, root, metrics) for info in infos}
+    recorded = _recorded_sha256(root) if is_run else {}
+    models = {info.name: _describe(info, root, metrics, recorded) for info in infos}
+    for entry in models.values():
+        if entry.get("matches_run_json") is False:  # printed even when quiet: never measure a swap silently
+            print(f"[bench] WARNING {entry['warning']}", file=sys.stderr, flush=True)
 
     spec = {"threads": threads, "opt_level_attr": OPT_LEVELS[opt_level], "batch_sizes": list(batch_sizes)}
     baseline = _run_worker({"mode": "baseline"}, timeout=worker_timeout)
-    base_mb = _peak_mb(baseline)
     for info in infos:
         if info.error is None:
             cold = _run_worker(dict(spec, mode="model", path=str(info.path), input_name=info.input_name,
@@ -98,13 +102,13 @@ def bench(path: str | os.PathLike, *, target: str | None = None, batch_sizes=(1,
             if "error" in cold:
                 info.error = f"{info.path}: onnxruntime cannot run it ({cold['error']}); re-export it"
             else:
-                peak = _peak_mb(cold)
                 models[info.name]["cold_start"] = {k: cold[k] for k in
                                                    ("import_ms", "session_creation_ms", "first_inference_ms")}
-                models[info.name]["memory"] = dict(cold["memory"], peak_mb=peak, baseline_mb=base_mb,
-                                                   increase_mb=round(peak - base_mb, 2))
+                memory = models[info.name]["memory"] = _model_memory(cold, baseline)
+                peak_text = (f"peak {memory['peak_mb']:.1f} MB (+{memory['increase_mb']:.1f})"
+                             if memory["increase_mb"] is not None else f"peak unknown: {memory['error']}")
                 say(f"{info.name}: session {cold['session_creation_ms']:.1f} ms, first run "
-                    f"{cold['first_inference_ms']:.2f} ms, peak {peak:.1f} MB (+{peak - base_mb:.1f})")
+                    f"{cold['first_inference_ms']:.2f} ms, {peak_text}")
         if info.error is not None:
             models[info.name] = {"file": models[info.name]["file"], "error": info.error}
             say(f"ERROR {info.error}")
@@ -144,21 +148,29 @@ def bench(path: str | os.PathLike, *, target: str | None = None, batch_sizes=(1,
             "throughput": "rows/s = batch / mean latency",
             "ratio_to_floor": "model p50 / floor p50 at the same batch size, same interleaved run",
             "cold_start": "fresh subprocess per model: InferenceSession() time, then first run at batch 1",
-            "memory": "fresh subprocess per model: peak RSS (VmHWM, else ru_maxrss) after creating the "
-                      "session and running every batch size; increase = peak - baseline subprocess "
-                      "that only imported numpy and onnxruntime",
+            "memory": "fresh subprocess per model: peak RSS = VmHWM from /proc/self/status after "
+                      "creating the session and running every batch size (null with memory.error where "
+                      "there is no VmHWM); increase = peak - baseline subprocess that only imported "
+                      "numpy and onnxruntime",
+            "matches_run_json": "model sha256 == run.json artifacts['onnx/<file>'] recorded by kdedge "
+                                "export; null when run.json lists none",
         },
         "baseline": {"import_ms": baseline.get("import_ms"), "memory": baseline.get("memory"),
                      "error": baseline.get("error")},
         "floors": floors,
         "models": models,
         "errors": sum(1 for m in models.values() if "error" in m),
+        "mismatched": sum(1 for m in models.values() if m.get("matches_run_json") is False),
     }
     if machine["emulated"]:
         report["warning"] = "emulated run: timings measure the qemu translator, not an ARM CPU"
     report["seconds"] = round(time.perf_counter() - clock, 2)
     write_json_atomic(out_path, report)
     say(f"wrote {out_path} in {report['seconds']:.1f} s ({report['errors']} model error(s))")
+    if report["mismatched"]:
+        print(f"[bench] WARNING {report['mismatched']} model(s) differ from what `kdedge export` recorded in "
+              f"run.json (matches_run_json false in {out_path}); re-export before trusting their numbers",
+              file=sys.stderr, flush=True)
     if is_run and (root / "run.json").is_file() and out_path.resolve().is_relative_to(root.resolve()):
         update_manifest(root, stage="bench", files=[out_path.resolve().relative_to(root.resolve()).as_posix()],
                         info={"target": target, "seconds": report["seconds"]})
@@ -184,15 +196,30 @@ def _output_path(out, root: Path, target: str) -> Path:
     return out if out.suffix == ".json" else out / f"{target}.json"
 
 
-def _describe(info: ModelInfo, root: Path, metrics: dict | None) -> dict:
-    """Static description of one model: file, metadata, graph cost, and the metrics.json check."""
-    entry = {"file": os.path.relpath(info.path, root), "bytes": info.path.stat().st_size}
+def _recorded_sha256(root: Path) -> dict:
+    """sha256 per file that run.json's artifacts record (written by `kdedge export`); {} without one."""
+    manifest = read_json(root / "run.json") if (root / "run.json").is_file() else {}
+    artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
+    return artifacts if isinstance(artifacts, dict) else {}
+
+
+def _describe(info: ModelInfo, root: Path, metrics: dict | None, recorded: dict) -> dict:
+    """Static description of one model: file, metadata, sha256 vs run.json, graph cost, and the
+    metrics.json check."""
+    file = Path(os.path.relpath(info.path, root)).as_posix()  # "onnx/student.onnx", run.json's key
+    entry = {"file": file, "bytes": info.path.stat().st_size}
     if info.error is not None:
         return entry
     stem_model, _, stem_variant = info.name[: -len(".onnx")].partition(".")
     kind = info.metadata.get("kdedge.model", stem_model)
     variant = info.metadata.get("kdedge.variant", stem_variant or "fp32")
-    entry.update(sha256=sha256_file(info.path), model=kind, variant=variant, n_features=info.n_features,
+    sha256, expected = sha256_file(info.path), recorded.get(file)
+    entry.update(sha256=sha256, matches_run_json=None if expected is None else sha256 == expected)
+    if entry["matches_run_json"] is False:
+        entry["warning"] = (f"{file} differs from what `kdedge export` recorded in run.json "
+                            f"(sha256 {expected[:12]}…, file has {sha256[:12]}…): changed after export; "
+                            "re-export, or the numbers do not describe the exported model")
+    entry.update(model=kind, variant=variant, n_features=info.n_features,
                  input=info.input_name, outputs=[o[0] for o in info.outputs],
                  feature_names=info.feature_names, class_names=info.class_names,
                  metadata=info.metadata, latency={})
@@ -222,9 +249,21 @@ def _run_worker(spec: dict, *, timeout: float) -> dict:
     return json.loads(lines[-1])
 
 
-def _peak_mb(result: dict) -> float:
-    memory = result.get("memory") or {}
-    return float(memory.get("vmhwm_mb", memory.get("ru_maxrss_mb", 0.0)))
+def _model_memory(cold: dict, baseline: dict) -> dict:
+    """The worker's memory readings plus peak, baseline and increase (MB); null where unknown.
+
+    Only VmHWM counts as a peak: ru_maxrss would carry over the bench process's own peak through
+    fork/exec (see `_worker._memory`), so without VmHWM the peak is null with the reason in "error".
+    """
+    memory = dict(cold.get("memory") or {})
+    base = (baseline.get("memory") or {}).get("vmhwm_mb")
+    memory.update(peak_mb=memory.get("vmhwm_mb"), baseline_mb=base, increase_mb=None)
+    if memory["peak_mb"] is not None and base is not None:
+        memory["increase_mb"] = round(memory["peak_mb"] - base, 2)
+    elif "error" not in memory:
+        reason = (baseline.get("memory") or {}).get("error") or baseline.get("error") or "no VmHWM"
+        memory["error"] = f"baseline subprocess: {reason}"
+    return memory
 
 
 def _build_sessions(infos, rows, *, threads, opt_level, models, say):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import onnx
 import pytest
-from conftest import STUDENT_SIZES, TEACHER_SIZES, mlp_model
+from conftest import STUDENT_SIZES, TEACHER_SIZES, make_run, mlp_model
 from onnx import external_data_helper
 
-from kdedge.rundir import KdedgeError
-from kdedge.runtime.bench import bench
+from kdedge.rundir import KdedgeError, sha256_file
+from kdedge.runtime.bench import _WORKER, bench
 
 SELECTED = ["feature_3", "feature_0", "feature_7", "feature_12", "feature_5", "feature_1"]
 
@@ -19,7 +23,7 @@ def test_bench_writes_json_with_every_field(run_dir):
     path = bench(run_dir, target="test-box", batch_sizes=(1, 8), quick=True, quiet=True)
     assert path == run_dir / "bench" / "test-box.json"
     report = json.loads(path.read_text())
-    assert report["target"] == "test-box" and report["errors"] == 0
+    assert report["target"] == "test-box" and report["errors"] == 0 and report["mismatched"] == 0
     assert report["settings"]["batch_sizes"] == [1, 8] and report["settings"]["threads"] == 1
     assert report["settings"]["opt_level"] == "all" and "text" in report["settings"]["repetition_rule"]
     assert {"arch", "cpu_model", "cores", "os", "python", "onnxruntime", "emulated"} <= set(report["machine"])
@@ -30,6 +34,7 @@ def test_bench_writes_json_with_every_field(run_dir):
         assert model["macs_match_metrics"] is True
         assert model["cold_start"]["session_creation_ms"] > 0 and model["cold_start"]["first_inference_ms"] > 0
         assert model["memory"]["peak_mb"] > model["memory"]["baseline_mb"] > 0
+        assert model["matches_run_json"] is None  # run.json records no onnx/ files here
         assert model["input_rows"] == "X_test (split.npz)"
         floor = report["floors"][model["floor"]]
         for batch in ("1", "8"):
@@ -139,3 +144,91 @@ def test_bench_writes_to_out_folder(run_dir, tmp_path):
 def test_bench_rejects_bad_arguments(run_dir, kwargs, match):
     with pytest.raises(KdedgeError, match=match):
         bench(run_dir, quiet=True, **kwargs)
+
+
+def _record_export(run_dir):
+    """What `kdedge export` leaves in run.json: the sha256 of every onnx/ file."""
+    manifest = json.loads((run_dir / "run.json").read_text())
+    for path in sorted((run_dir / "onnx").glob("*.onnx")):
+        manifest["artifacts"][f"onnx/{path.name}"] = sha256_file(path)
+    (run_dir / "run.json").write_text(json.dumps(manifest))
+
+
+def test_bench_flags_a_model_swapped_after_export_and_still_measures_it(run_dir, capsys):
+    _record_export(run_dir)
+    shutil.copyfile(run_dir / "onnx" / "teacher.onnx", run_dir / "onnx" / "student.onnx")
+    report = json.loads(bench(run_dir, target="t", batch_sizes=1, quick=True, quiet=True).read_text())
+    student, teacher = report["models"]["student.onnx"], report["models"]["teacher.onnx"]
+    assert student["matches_run_json"] is False and teacher["matches_run_json"] is True
+    assert report["mismatched"] == 1 and report["errors"] == 0
+    assert student["latency"]["1"]["p50_us"] > 0  # measured all the same, for a deliberately edited file
+    assert "onnx/student.onnx differs from what `kdedge export` recorded in run.json" in student["warning"]
+    printed = capsys.readouterr().err  # printed although quiet=True: a swap must not pass unseen
+    assert printed.count("WARNING") == 2 and "onnx/student.onnx differs" in printed
+    assert "re-export, or the numbers do not describe the exported model" in printed
+
+
+def test_bench_matches_run_json_for_unchanged_models(run_dir, capsys):
+    _record_export(run_dir)
+    report = json.loads(bench(run_dir, target="t", batch_sizes=1, quick=True, quiet=True).read_text())
+    assert [m["matches_run_json"] for m in report["models"].values()] == [True, True]
+    assert report["mismatched"] == 0 and "WARNING" not in capsys.readouterr().err
+
+
+# A parent process holding 300 MB (as `kdedge run` holds torch) runs the bench. On Linux the
+# worker's ru_maxrss inherits that high-water mark through fork/exec; VmHWM does not.
+_PARENT_300MB = """
+import json, sys
+from pathlib import Path
+import numpy as np
+from kdedge.runtime import bench as bench_module
+ballast = np.ones(300 * 2**20 // 8)  # 300 MB, every page written
+if len(sys.argv) > 2:
+    bench_module._WORKER = Path(sys.argv[2])
+path = bench_module.bench(sys.argv[1], target="t", batch_sizes=1, quick=True, quiet=True)
+rss_kib = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS:"))
+print(json.dumps({"parent_rss_mb": rss_kib / 1024, "report": str(path)}))
+"""
+# The worker run as on a platform whose /proc/self/status is missing (macOS, BSD).
+_WORKER_WITHOUT_PROC = """
+import builtins, runpy
+_open = builtins.open
+def _open_without_proc_status(file, *args, **kwargs):
+    if str(file) == "/proc/self/status":
+        raise FileNotFoundError(2, "No such file or directory", file)
+    return _open(file, *args, **kwargs)
+builtins.open = _open_without_proc_status
+runpy.run_path({worker!r}, run_name="__main__")
+"""
+needs_vmhwm = pytest.mark.skipif(not Path("/proc/self/status").is_file()
+                                 or "VmHWM:" not in Path("/proc/self/status").read_text(),
+                                 reason="needs /proc/self/status with VmHWM (Linux)")
+
+
+def _bench_from_300mb_parent(run_dir, worker=None):
+    """(parent's RSS in MB, bench JSON) of a bench run by a process holding 300 MB."""
+    proc = subprocess.run([sys.executable, "-c", _PARENT_300MB, str(run_dir)] + ([str(worker)] if worker else []),
+                          capture_output=True, text=True, timeout=300, check=True)
+    parent = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert parent["parent_rss_mb"] > 300
+    return parent["parent_rss_mb"], json.loads(Path(parent["report"]).read_text())
+
+
+@needs_vmhwm
+def test_bench_peak_memory_is_the_models_not_the_parents(tmp_path):
+    parent_mb, report = _bench_from_300mb_parent(make_run(tmp_path / "run", teacher=False))
+    memory = report["models"]["student.onnx"]["memory"]
+    assert 0 < memory["baseline_mb"] < memory["peak_mb"] < parent_mb / 2  # ~63 MB against ~370 MB
+    assert "ru_maxrss_mb" not in memory and "error" not in memory
+    assert all(value < parent_mb / 2 for value in memory.values())
+
+
+@needs_vmhwm
+def test_bench_without_vmhwm_reports_no_peak_rather_than_the_parents(tmp_path):
+    worker = tmp_path / "worker_without_proc.py"
+    worker.write_text(_WORKER_WITHOUT_PROC.format(worker=str(_WORKER)))
+    _, report = _bench_from_300mb_parent(make_run(tmp_path / "run", teacher=False), worker)
+    memory = report["models"]["student.onnx"]["memory"]
+    assert memory["peak_mb"] is None and memory["increase_mb"] is None and memory["baseline_mb"] is None
+    assert "no VmHWM on this platform" in memory["error"]
+    assert report["models"]["student.onnx"]["latency"]["1"]["p50_us"] > 0  # everything else measured
