@@ -53,7 +53,9 @@ class Bench:
     models: dict[str, BenchModel]
     floor_p50_us: dict[int, float]  # batch → p50 of the cheapest floor graph measured
     quick: bool = False
-    stale: list[str] = field(default_factory=list)  # models measured from other files than RUN/onnx/ holds
+    # models whose measured file's sha256 differs from what export recorded in run.json
+    # (an older export, another run's file, or a file changed after export)
+    stale: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -120,7 +122,7 @@ def collect(run_dir: str | Path, *, bench_files=()) -> Facts:
     current = {name[len("onnx/"):-len(".onnx")]: digest
                for name, digest in run.manifest.get("artifacts", {}).items()
                if name.startswith("onnx/") and name.endswith(".onnx")}
-    for bench in benches:  # e.g. re-exported with --force after this bench, or another run's models
+    for bench in benches:  # re-exported after this bench, another run's files, a file swapped after export
         bench.stale = sorted(name for name, model in bench.models.items()
                              if model.sha256 and current.get(name, model.sha256) != model.sha256)
     generated = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z").strip()

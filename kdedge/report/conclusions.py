@@ -3,31 +3,53 @@
 `conclusions(facts, lang)` returns one sentence per finding. The thresholds are the issue's:
 agreement below 0.98, the student more than 1 accuracy point below the teacher, a call-overhead
 dominated batch-1 latency (p50 under twice the floor of an empty call).
+
+Noise rule: two models scored on the same n test rows differ in accuracy by Δ. Each accuracy has
+standard error sqrt(p·(1−p)/n), so their difference has about sqrt(2·p·(1−p)/n), with p the mean
+of the two accuracies. Δ is "within noise" unless |Δ| > 2·sqrt(2·p·(1−p)/n) (two standard errors,
+~95%). Every accuracy comparison (student vs teacher, KD vs no-KD) says which side of that band it
+is on; a KD gain within noise is reported as no evidence either way, and a drop of more than
+1 point that is within noise is not called a loss. A stale bench model (measured file differs from
+what export recorded) gives no speed finding.
 """
 
 from __future__ import annotations
+
+import math
 
 from kdedge.report.collect import Facts, model_label
 from kdedge.report.text import fmt_int, fmt_metric, fmt_points, fmt_ratio
 
 AGREEMENT_THRESHOLD = 0.98
 ACCURACY_DROP_POINTS = 0.01
-SMALL_TEST_ROWS = 500  # below this one row moves accuracy by more than 0.2 points
+NOISE_STANDARD_ERRORS = 2.0  # |Δ| beyond 2 standard errors of the difference: not noise (~95%)
 OVERHEAD_RATIO = 2.0  # p50 below 2× the floor: most of a call is fixed overhead, not the model
 
 SENTENCES = {
-    "acc_drop": ("The student's accuracy ({s}) is {d} below the teacher's ({t}): more than 1 point lost.",
-                 "学生模型准确率（{s}）比教师模型（{t}）低 {d}：损失超过 1 个百分点。"),
-    "acc_close": ("The student's accuracy ({s}) is within 1 point of the teacher's ({t}) ({d}).",
-                  "学生模型准确率（{s}）与教师模型（{t}）相差在 1 个百分点以内（{d}）。"),
-    "acc_better": ("The student's accuracy ({s}) matches or exceeds the teacher's ({t}) ({d}).",
-                   "学生模型准确率（{s}）达到或超过教师模型（{t}）（{d}）。"),
-    "kd_worse": ("KD made the student worse: accuracy {kd} with KD vs {nokd} without ({g}).",
-                 "蒸馏使学生模型变差：蒸馏准确率 {kd}，无蒸馏 {nokd}（{g}）。"),
+    # {q} is "noise_within" or "noise_beyond"; {d} in acc_drop* is a magnitude (the word says below)
+    "noise_within": ("within the noise of a {n}-row test split (±{x})",
+                     "在 {n} 行测试集的噪声范围（±{x}）之内"),
+    "noise_beyond": ("beyond the noise of a {n}-row test split (±{x})",
+                     "超出 {n} 行测试集的噪声范围（±{x}）"),
+    "acc_drop": ("The student's accuracy ({s}) is {d} below the teacher's ({t}): more than 1 point "
+                 "lost, {q}.",
+                 "学生模型准确率（{s}）比教师模型（{t}）低 {d}：损失超过 1 个百分点，{q}。"),
+    "acc_drop_noise": ("The student's accuracy ({s}) is {d} below the teacher's ({t}): more than the "
+                       "1-point threshold, but {q}: no evidence that the student lost accuracy.",
+                       "学生模型准确率（{s}）比教师模型（{t}）低 {d}：超过 1 个百分点的阈值，但{q}："
+                       "没有证据表明学生模型损失了准确率。"),
+    "acc_close": ("The student's accuracy ({s}) is within 1 point of the teacher's ({t}) ({d}), {q}.",
+                  "学生模型准确率（{s}）与教师模型（{t}）相差在 1 个百分点以内（{d}），{q}。"),
+    "acc_better": ("The student's accuracy ({s}) matches or exceeds the teacher's ({t}) ({d}), {q}.",
+                   "学生模型准确率（{s}）达到或超过教师模型（{t}）（{d}），{q}。"),
+    "kd_worse": ("KD made the student worse: accuracy {kd} with KD vs {nokd} without ({g}), {q}.",
+                 "蒸馏使学生模型变差：蒸馏准确率 {kd}，无蒸馏 {nokd}（{g}），{q}。"),
     "kd_same": ("KD made no difference to accuracy: {kd} with and without KD.",
                 "蒸馏对准确率没有影响：有无蒸馏均为 {kd}。"),
-    "kd_better": ("KD improved the student: accuracy {kd} with KD vs {nokd} without ({g}).",
-                  "蒸馏提升了学生模型：蒸馏准确率 {kd}，无蒸馏 {nokd}（{g}）。"),
+    "kd_noise": ("KD vs no-KD: {kd} vs {nokd} ({g}), {q}: no evidence KD helped or hurt.",
+                 "蒸馏 vs 无蒸馏：{kd} 对 {nokd}（{g}），{q}：没有证据表明蒸馏有益或有害。"),
+    "kd_better": ("KD improved the student: accuracy {kd} with KD vs {nokd} without ({g}), {q}.",
+                  "蒸馏提升了学生模型：蒸馏准确率 {kd}，无蒸馏 {nokd}（{g}），{q}。"),
     "agree_low": ("Agreement with the teacher is {a}, below 0.98: the student predicts a different "
                   "class on {d} of test rows.",
                   "与教师模型的一致率为 {a}，低于 0.98：学生模型在 {d} 的测试样本上预测了不同类别。"),
@@ -72,13 +94,14 @@ SENTENCES = {
                        "weight bytes.",
                        "{m} 的文件（{v} 字节）比 fp32 学生模型（{f} 字节）更大：模型如此之小时，"
                        "量化参数和额外节点超过了节省的权重字节。"),
-    "small_test": ("The test split has only {n} rows: one row is {p} points of accuracy, so "
-                   "smaller differences above are within noise.",
-                   "测试集只有 {n} 行：一行即 {p} 个百分点的准确率，以上小于此的差异属于噪声。"),
-    "stale_bench": ("The bench on {target} measured other files than onnx/ holds now ({models}): "
-                    "its numbers describe earlier exports; re-run `kdedge bench`.",
-                    "{target} 上的基准测试测量的文件与当前 onnx/ 中的不同（{models}）："
-                    "其数据属于之前的导出；请重新运行 `kdedge bench`。"),
+    "stale_bench": ("The bench on {target} measured files whose sha256 differs from what "
+                    "`kdedge export` recorded in run.json ({models}) — an older export or a file "
+                    "changed after export: its numbers for those models may not describe the "
+                    "exported models, and no speed conclusion is drawn from them; re-export or "
+                    "re-bench.",
+                    "{target} 上的基准测试所测文件的 sha256 与 `kdedge export` 在 run.json 中记录的"
+                    "不同（{models}）——可能是较早的导出，或导出后被改动的文件：这些模型的数据可能"
+                    "不代表已导出的模型，也不据此得出速度结论；请重新导出或重新运行基准测试。"),
     "emulated": ("Timings on {target} are emulated (qemu): they are not performance figures.",
                  "{target} 上的计时为模拟运行（qemu）：不是性能数据。"),
     "missing": ("Not yet measured: run `{cmd}` for the {what} section.",
@@ -91,19 +114,57 @@ def _say(lang: str, key: str, **values) -> str:
     return (zh if lang == "zh" else en).format(**values)
 
 
+def accuracy_noise(accuracy_a: float, accuracy_b: float, n_rows: int) -> float:
+    """The noise band of an accuracy difference between two models scored on the same `n_rows`
+    test rows: 2·sqrt(2·p·(1−p)/n), p the mean of the two accuracies (module docstring)."""
+    p = (accuracy_a + accuracy_b) / 2
+    return NOISE_STANDARD_ERRORS * math.sqrt(2 * p * (1 - p) / n_rows)
+
+
+def _test_rows(facts: Facts) -> int:
+    split = (facts.metrics.get("data") or {}).get("split") or {}
+    return split.get("test") or len(facts.run.split["y_test"])
+
+
+def _noise_clause(lang: str, delta: float, noise: float, n_rows: int) -> tuple[str, bool]:
+    """The "within/beyond the noise" clause of a difference, and whether it is within."""
+    within = abs(delta) <= noise
+    return _say(lang, "noise_within" if within else "noise_beyond", n=fmt_int(n_rows),
+                x=fmt_points(noise, signed=False)), within
+
+
+def _accuracy_finding(facts: Facts, lang: str) -> str:
+    """Student vs teacher: the 1-point rule, qualified by the noise band of the test split."""
+    s, t = facts.metrics["student"]["accuracy"], facts.metrics["teacher"]["accuracy"]
+    n_rows = _test_rows(facts)
+    delta = s - t
+    q, within = _noise_clause(lang, delta, accuracy_noise(s, t, n_rows), n_rows)
+    if delta < -ACCURACY_DROP_POINTS:
+        return _say(lang, "acc_drop_noise" if within else "acc_drop", s=fmt_metric(s), t=fmt_metric(t),
+                    d=fmt_points(delta, signed=False), q=q)
+    return _say(lang, "acc_close" if delta < 0 else "acc_better", s=fmt_metric(s), t=fmt_metric(t),
+                d=fmt_points(delta), q=q)
+
+
+def _kd_finding(facts: Facts, lang: str) -> str:
+    """KD vs no-KD student: improved / worse only beyond the noise band, else no evidence."""
+    m = facts.metrics
+    kd, no_kd = m["student"]["accuracy"], m["student_no_kd"]["accuracy"]
+    gain = m.get("kd_gain", kd - no_kd)
+    values = dict(kd=fmt_metric(kd), nokd=fmt_metric(no_kd))
+    if gain == 0:
+        return _say(lang, "kd_same", **values)
+    n_rows = _test_rows(facts)
+    q, within = _noise_clause(lang, gain, accuracy_noise(kd, no_kd, n_rows), n_rows)
+    key = "kd_noise" if within else "kd_worse" if gain < 0 else "kd_better"
+    return _say(lang, key, g=fmt_points(gain), q=q, **values)
+
+
 def conclusions(facts: Facts, lang: str) -> list[str]:
     """Sentences, in `lang`, that state what the measured numbers show."""
     m = facts.metrics
-    teacher, student, no_kd = m["teacher"], m["student"], m["student_no_kd"]
-    out = []
-    delta = student["accuracy"] - teacher["accuracy"]
-    key = "acc_drop" if delta < -ACCURACY_DROP_POINTS else "acc_close" if delta < 0 else "acc_better"
-    out.append(_say(lang, key, s=fmt_metric(student["accuracy"]), t=fmt_metric(teacher["accuracy"]),
-                    d=fmt_points(delta)))
-    gain = m.get("kd_gain", student["accuracy"] - no_kd["accuracy"])
-    key = "kd_worse" if gain < 0 else "kd_same" if gain == 0 else "kd_better"
-    out.append(_say(lang, key, kd=fmt_metric(student["accuracy"]), nokd=fmt_metric(no_kd["accuracy"]),
-                    g=fmt_points(gain)))
+    teacher, student = m["teacher"], m["student"]
+    out = [_accuracy_finding(facts, lang), _kd_finding(facts, lang)]
     agreement = m["agreement"]
     key = "agree_low" if agreement < AGREEMENT_THRESHOLD else "agree_ok"
     out.append(_say(lang, key, a=fmt_metric(agreement), d=f"{(1 - agreement) * 100:.2f}%"))
@@ -111,9 +172,6 @@ def conclusions(facts: Facts, lang: str) -> list[str]:
                     pr=fmt_ratio(teacher["params"], student["params"]), pt=fmt_int(teacher["params"]),
                     ps=fmt_int(student["params"]), mr=fmt_ratio(teacher["macs"], student["macs"]),
                     mt=fmt_int(teacher["macs"]), ms=fmt_int(student["macs"])))
-    test_rows = (m.get("data") or {}).get("split", {}).get("test")
-    if test_rows and test_rows < SMALL_TEST_ROWS:
-        out.append(_say(lang, "small_test", n=test_rows, p=f"{100 / test_rows:.2f}"))
     out += _export_findings(facts, lang)
     out += _bench_findings(facts, lang)
     names = {"export": ("ONNX export", "ONNX 导出"), "bench": ("benchmark", "基准测试")}
@@ -144,18 +202,22 @@ def _export_findings(facts: Facts, lang: str) -> list[str]:
     return out
 
 
-def _p50(bench, name: str, batch: int = 1):
+def _timings(bench, name: str, batch) -> dict | None:
+    """A model's timings at `batch` fit for a speed finding: None when missing, failed or stale."""
     model = bench.models.get(name)
-    if model is None or model.error or batch not in model.latency:
+    if model is None or model.error or name in bench.stale or batch not in model.latency:
         return None
-    return model.latency[batch]["p50"]
+    return model.latency[batch]
+
+
+def _p50(bench, name: str, batch: int = 1):
+    stats = _timings(bench, name, batch)
+    return None if stats is None else stats["p50"]
 
 
 def _throughput(bench, name: str, batch):
-    model = bench.models.get(name)
-    if model is None or model.error or batch not in model.latency:
-        return None
-    return model.latency[batch].get("throughput_rps")
+    stats = _timings(bench, name, batch)
+    return None if stats is None else stats.get("throughput_rps")
 
 
 def _relative(student: float, teacher: float, lang: str) -> str:
@@ -194,8 +256,7 @@ def _bench_findings(facts: Facts, lang: str) -> list[str]:
             key = "variant_slower" if value > fp32 else "variant_faster"
             out.append(_say(lang, key, target=target, m=model_label(name), v=f"{value:,.1f}",
                             f=f"{fp32:,.1f}"))
-        student = bench.models.get("student")
-        ratio = student.latency.get(1, {}).get("ratio_to_floor") if student and not student.error else None
+        ratio = (_timings(bench, "student", 1) or {}).get("ratio_to_floor")
         if ratio is not None:
             key = "overhead" if ratio < OVERHEAD_RATIO else "compute_visible"
             out.append(_say(lang, key, target=target, p=f"{fp32:,.1f}", r=f"{ratio:.2f}"))

@@ -1,7 +1,9 @@
 """The export and bench sections: the ONNX variant table, and per-target latency, throughput,
 cold start, memory and MACs tables (one column per bench JSON), with their two plots.
 
-A stage that has not run gets a note naming the command that produces its output.
+A stage that has not run gets a note naming the command that produces its output. A cell of a
+model the bench measured from a file other than the one export recorded (`Bench.stale`) is marked
+"†", with a note under the tables.
 """
 
 from __future__ import annotations
@@ -71,8 +73,10 @@ def _per_target(facts: Facts, lang: str, title: str, cell) -> Table:
             model = bench.models.get(name)
             if model is None:
                 cells.append("—")
+            elif model.error:
+                cells.append(tr(lang, "error_cell"))
             else:
-                cells.append(tr(lang, "error_cell") if model.error else cell(bench, model))
+                cells.append(cell(bench, model) + (" †" if name in bench.stale else ""))
         rows.append([model_label(name)] + cells)
     return Table([tr(lang, "h_model")] + [_target_header(b, lang) for b in facts.benches], rows, title=title)
 
@@ -120,6 +124,9 @@ def bench_section(facts: Facts, lang: str, plots: set[str]) -> list:
                               lambda b, m: f"{fmt_float(m.peak_mb, 2)} (+{fmt_float(m.increase_mb, 2)})"))
     blocks.append(_per_target(facts, lang, tr(lang, "macs_table"),
                               lambda b, m: f"{fmt_int(m.macs)} MACs / {fmt_int(m.flops)} FLOPs"))
+    blocks += [Note(tr(lang, "stale_note", target=b.target,
+                       models=", ".join(model_label(n) for n in b.stale)))
+               for b in facts.benches if b.stale]
     blocks += [Image(name, caption(lang, name)) for name in ("latency_distribution", "accuracy_vs_cost")
                if name in plots]
     return blocks

@@ -13,6 +13,26 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 DPI = 100  # 10×6 inch figures → 1000×600 px: readable at report width
+MIN_ROWS = 5  # a scatter, histogram, correlation or curve of fewer rows shows nothing
+
+
+class PlotSkipped(Exception):
+    """A plot this run's data cannot show meaningfully (too few rows, a class absent, ...).
+
+    `reason` is a key of `kdedge.report.text.SKIP_REASONS`; `values` fill its placeholders.
+    The report draws no figure and the plot's section says why, in the report's language.
+    """
+
+    def __init__(self, reason: str, **values):
+        super().__init__(reason)
+        self.reason = reason
+        self.values = values
+
+
+def require_rows(n_rows: int, rows: str) -> None:
+    """Raise `PlotSkipped` when fewer than `MIN_ROWS` rows of `rows` ("test" / "val_test") exist."""
+    if n_rows < MIN_ROWS:
+        raise PlotSkipped(f"too_few_{rows}_rows", n=n_rows, min=MIN_ROWS)
 
 
 def new_figure(width: float = 8.0, height: float = 5.5) -> Figure:

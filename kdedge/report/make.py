@@ -1,7 +1,8 @@
 """`kdedge report`: run directory → RUN/report.md, RUN/report.html and RUN/plots/*.png.
 
 Reads whatever stages have run (distill is required; export and bench are optional), draws the
-plots, builds one list of blocks and renders it twice: Markdown linking plots/<name>.png, and a
+plots the data allows (a plot of too few rows is skipped and its section says why), builds one
+list of blocks and renders it twice: Markdown linking plots/<name>.png, and a
 self-contained HTML page with the same plots embedded. Every file is written atomically and
 recorded in run.json under the "report" stage.
 """
@@ -24,11 +25,12 @@ BENCH_PLOTS = ("latency_distribution", "accuracy_vs_cost")
 ALL_PLOTS = DISTILL_PLOTS + BENCH_PLOTS
 
 
-def draw_plots(facts) -> dict[str, bytes]:
-    """Every plot the run's data allows, as {name: PNG bytes}: the 13 distill plots always, the
-    two bench plots when at least one bench JSON was read."""
+def draw_plots(facts) -> tuple[dict[str, bytes], dict]:
+    """Every plot the run's data allows, as {name: PNG bytes}, and the skipped ones as
+    {name: PlotSkipped}: the 13 distill plots (fewer on a tiny split), the two bench plots when at
+    least one bench JSON was read."""
     from kdedge.report import plots_cost, plots_data, plots_models
-    from kdedge.report.figure import png_bytes
+    from kdedge.report.figure import PlotSkipped, png_bytes
 
     preds = plots_models.predictions(facts)
     makers = {
@@ -49,7 +51,13 @@ def draw_plots(facts) -> dict[str, bytes]:
     if facts.benches:
         makers["latency_distribution"] = lambda: plots_cost.latency_distribution(facts)
         makers["accuracy_vs_cost"] = lambda: plots_cost.accuracy_vs_cost(facts)
-    return {name: png_bytes(make()) for name, make in makers.items()}
+    images, skipped = {}, {}
+    for name, make in makers.items():
+        try:
+            images[name] = png_bytes(make())
+        except PlotSkipped as reason:
+            skipped[name] = reason
+    return images, skipped
 
 
 def _remove_stale_plots(run_dir: Path, stale: list[str]) -> None:
@@ -84,14 +92,15 @@ def make_report(run_dir: str | Path, *, lang: str = "zh", bench_files=(), quiet:
     from kdedge.report.collect import collect
     from kdedge.report.render import render_html, render_markdown
     from kdedge.report.sections import build_document
+    from kdedge.report.text import skip_reason
 
     if lang not in LANGS:
         raise rundir.KdedgeError(f"--lang must be one of {', '.join(LANGS)}, got {lang!r}")
     started = time.perf_counter()
     run_dir = Path(run_dir)
     facts = collect(run_dir, bench_files=bench_files)
-    images = draw_plots(facts)
-    blocks = build_document(facts, lang=lang, plots=set(images))
+    images, skipped = draw_plots(facts)
+    blocks = build_document(facts, lang=lang, plots=set(images), skipped=skipped)
     written = []
     for name, data in images.items():
         rundir.write_bytes_atomic(run_dir / image_path(name), data)
@@ -106,6 +115,8 @@ def make_report(run_dir: str | Path, *, lang: str = "zh", bench_files=(), quiet:
     rundir.update_manifest(run_dir, stage="report", files=written,
                            info={"lang": lang, "seconds": seconds, "plots": len(images),
                                  "bench_files": [str(b.path) for b in facts.benches],
+                                 "skipped_plots": {name: skip_reason("en", reason)
+                                                   for name, reason in sorted(skipped.items())},
                                  "missing_stages": sorted(facts.missing)})
     if not quiet:
         print(f"[report] wrote {run_dir / 'report.md'}, report.html and {len(images)} plots "

@@ -42,7 +42,8 @@ def latency_distribution(facts: Facts):
         floor = bench.floor_p50_us.get(1)
         if floor:
             ax.axvline(floor, color="tab:red", linestyle="--", label=f"floor p50 {floor:.1f} µs")
-        ax.set_yticks(range(len(names)), [model_label(n) for n in names], fontsize=8)
+        ax.set_yticks(range(len(names)), [model_label(n) + (" † (stale file)" if n in bench.stale else "")
+                                          for n in names], fontsize=8)
         ax.set_xscale("log")
         _plain_log_axis(ax.xaxis)
         ax.set_xlabel("Latency at batch 1, µs (log scale; whiskers: min–max)")

@@ -1,5 +1,6 @@
 """Plots of the data and the feature ranking (no model needed): correlation, importance,
-class-wise distributions, PCA and t-SNE. Each function takes `Facts` and returns a Figure.
+class-wise distributions, PCA and t-SNE. Each function takes `Facts` and returns a Figure, or
+raises `PlotSkipped` when the run has too few rows (or components) to show anything.
 """
 
 from __future__ import annotations
@@ -9,17 +10,32 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from threadpoolctl import threadpool_limits
 
-from kdedge.report.figure import class_colors, feature_ticks, new_figure, standardise
+from kdedge.report.figure import (PlotSkipped, class_colors, feature_ticks, new_figure, require_rows,
+                                  standardise)
 
 TSNE_ROWS = 1000  # t-SNE is O(n log n) per iteration; a bounded sample keeps the report fast
 MAX_DISTRIBUTIONS = 9
 
 
 def _all_rows(facts) -> tuple[np.ndarray, np.ndarray]:
-    """Every labelled raw row split.npz holds (validation + test)."""
+    """Every labelled raw row split.npz holds (validation + test); at least `MIN_ROWS` of them."""
     split = facts.run.split
-    return (np.concatenate([split["X_val"], split["X_test"]]),
-            np.concatenate([split["y_val"], split["y_test"]]))
+    X = np.concatenate([split["X_val"], split["X_test"]])
+    require_rows(len(X), "val_test")
+    return X, np.concatenate([split["y_val"], split["y_test"]])
+
+
+def _test_rows(facts) -> tuple[np.ndarray, np.ndarray]:
+    """The raw test split; at least `MIN_ROWS` rows."""
+    split = facts.run.split
+    require_rows(len(split["X_test"]), "test")
+    return split["X_test"], split["y_test"]
+
+
+def tsne_perplexity(n_rows: int) -> float:
+    """sklearn's default 30, lowered to (n − 1) / 3 on small samples: t-SNE needs perplexity
+    < n, and about 3 × perplexity neighbours for a stable embedding."""
+    return float(min(30.0, (n_rows - 1) / 3.0))
 
 
 def correlation_matrix(facts):
@@ -147,14 +163,21 @@ def _clip_view(ax, points: np.ndarray) -> int:
     return outside
 
 
+def _require_components(X: np.ndarray) -> None:
+    """PCA yields min(rows, features) components; a 2-D view needs two."""
+    if min(X.shape) < 2:
+        raise PlotSkipped("pca_components", c=min(X.shape))
+
+
 def pca_scatter(facts):
-    split = facts.run.split
-    X = standardise(facts, split["X_test"])
+    X_raw, y = _test_rows(facts)
+    X = standardise(facts, X_raw)
+    _require_components(X)
     pca = PCA(n_components=2, random_state=0).fit(X)
     fig = new_figure(8, 6)
     ax = fig.add_subplot()
     points = pca.transform(X)
-    _scatter_by_class(ax, points, split["y_test"], facts)
+    _scatter_by_class(ax, points, y, facts)
     clipped = _clip_view(ax, points)
     ratio = pca.explained_variance_ratio_
     ax.set_xlabel(f"PC1 ({ratio[0] * 100:.1f}% variance)")
@@ -166,6 +189,7 @@ def pca_scatter(facts):
 
 def pca_variance(facts):
     X = standardise(facts, _all_rows(facts)[0])
+    _require_components(X)
     pca = PCA(random_state=0).fit(X)
     ratio = pca.explained_variance_ratio_[:30]
     cumulative = np.cumsum(pca.explained_variance_ratio_)[:30]
@@ -185,12 +209,11 @@ def pca_variance(facts):
 
 
 def tsne(facts):
-    split = facts.run.split
-    X, y = split["X_test"], split["y_test"]
+    X, y = _test_rows(facts)
     if len(X) > TSNE_ROWS:
         rows = np.sort(np.random.default_rng(0).choice(len(X), TSNE_ROWS, replace=False))
         X, y = X[rows], y[rows]
-    perplexity = float(min(30.0, max(2.0, (len(X) - 1) / 3.0)))
+    perplexity = tsne_perplexity(len(X))
     # One OpenMP thread: torch and scikit-learn each bring a libgomp, and with both spinning on
     # 2 cores t-SNE ran 5-10x slower than single-threaded (measured on the default run).
     with threadpool_limits(limits=1, user_api="openmp"):
@@ -201,5 +224,5 @@ def tsne(facts):
     _scatter_by_class(ax, embedded, y, facts)
     ax.set_xlabel("t-SNE 1")
     ax.set_ylabel("t-SNE 2")
-    ax.set_title(f"t-SNE of {len(X)} test rows (perplexity {perplexity:.0f}, random_state 0)")
+    ax.set_title(f"t-SNE of {len(X)} test rows (perplexity {perplexity:.3g}, random_state 0)")
     return fig

@@ -1,5 +1,7 @@
 """Plots of the trained models: decision boundaries, the student's factors and gates,
 precision–recall curves and teacher-vs-student predictions. Uses the torch models of the run.
+A plot the run's data cannot show (one feature, too few test rows, a class absent from the test
+split) raises `PlotSkipped`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from matplotlib.colors import ListedColormap
 from sklearn.metrics import confusion_matrix, precision_recall_curve
 from sklearn.preprocessing import label_binarize
 
-from kdedge.report.figure import class_colors, new_figure
+from kdedge.report.figure import PlotSkipped, class_colors, new_figure, require_rows
 
 GRID = 200  # decision-boundary grid points per axis
 PER_CLASS_CURVES = 5  # up to this many classes, one PR curve per class; beyond, micro-average
@@ -48,6 +50,8 @@ def decision_boundary(facts, name: str):
     training mean (0 after standardisation), the two varied over their test range."""
     split = facts.run.split
     names = facts.run.feature_names
+    if facts.n < 2:
+        raise PlotSkipped("one_feature")
     first, second = facts.run.preprocessing["selected_index"][:2] if facts.k >= 2 else (
         facts.run.preprocessing["selected_index"][0], None)
     if second is None:  # k = 1: vary the top feature against the teacher's next most important
@@ -138,8 +142,18 @@ def factor_gates(facts):
     return fig
 
 
+def _require_classes_present(facts, y: np.ndarray) -> None:
+    """A per-class curve needs positives and negatives of that class in the test split."""
+    absent = [name for c, name in enumerate(facts.run.class_names) if not np.any(y == c)]
+    if absent:
+        raise PlotSkipped("class_absent", classes=", ".join(str(a) for a in absent))
+
+
 def precision_recall(facts, preds: Predictions):
     y = facts.run.split["y_test"]
+    require_rows(len(y), "test")
+    if facts.n_classes <= PER_CLASS_CURVES:  # the micro-average is defined with a class absent
+        _require_classes_present(facts, y)
     fig = new_figure(8, 6)
     ax = fig.add_subplot()
     models = (("Teacher", preds.teacher, "-"), ("Student (KD)", preds.student, "--"))

@@ -12,14 +12,25 @@ from kdedge.report.collect import Facts, reference_bench
 from kdedge.report.conclusions import conclusions
 from kdedge.report.render import Bullets, Heading, Image, Note, Para, Table
 from kdedge.report.text import (caption, fmt_change, fmt_float, fmt_int, fmt_metric, fmt_pct,
-                                fmt_ratio, fmt_signed, tr)
+                                fmt_ratio, fmt_signed, skip_reason, tr)
 
 METRICS = (("accuracy", "accuracy"), ("precision", "precision"), ("recall", "recall"),
            ("f1", "f1"), ("auc_roc", "roc_auc"), ("auc_pr", "pr_auc"), ("log_loss", "log_loss"))
+# The plots each section shows, in order (the bench plots are placed by deploy.bench_section).
+SECTION_PLOTS = {
+    "s_features": ("feature_importance", "importance_distribution", "correlation_matrix",
+                   "feature_distributions"),
+    "s_performance": ("precision_recall", "prediction_comparison", "decision_boundary_teacher",
+                      "decision_boundary_student"),
+    "s_structure": ("factor_feature_heatmap", "factor_gates"),
+    "s_dataviews": ("pca_scatter", "pca_variance", "tsne"),
+    "s_bench": ("latency_distribution", "accuracy_vs_cost"),
+}
 
 
-def build_document(facts: Facts, *, lang: str, plots: set[str]) -> list:
-    """Every block of the report in `lang`; `plots` names the plot files that were drawn."""
+def build_document(facts: Facts, *, lang: str, plots: set[str], skipped: dict | None = None) -> list:
+    """Every block of the report in `lang`; `plots` names the plot files that were drawn, `skipped`
+    maps a plot that was not drawn to its `PlotSkipped` (its section then says why)."""
     blocks = [Heading(tr(lang, "title"), 1)]
     blocks += _header(facts, lang)
     numbered = [("s_features", _features), ("s_performance", _performance),
@@ -29,6 +40,7 @@ def build_document(facts: Facts, *, lang: str, plots: set[str]) -> list:
     for number, (key, build) in enumerate(numbered, start=1):
         blocks.append(Heading(f"{number}. {tr(lang, key)}"))
         blocks += build(facts, lang, plots)
+        blocks += skipped_notes(lang, skipped or {}, SECTION_PLOTS.get(key, ()))
     blocks.append(Heading(f"{len(numbered) + 1}. {tr(lang, 's_conclusions')}"))
     blocks.append(Bullets(conclusions(facts, lang)))
     return blocks
@@ -36,6 +48,13 @@ def build_document(facts: Facts, *, lang: str, plots: set[str]) -> list:
 
 def images(lang: str, plots: set[str], names) -> list:
     return [Image(name, caption(lang, name)) for name in names if name in plots]
+
+
+def skipped_notes(lang: str, skipped: dict, names) -> list:
+    """One note per plot of `names` that was skipped, saying why it is not shown."""
+    return [Note(tr(lang, "plot_skipped", plot=caption(lang, name),
+                    reason=skip_reason(lang, skipped[name])))
+            for name in names if name in skipped]
 
 
 def architecture(config: dict) -> str:
@@ -83,8 +102,7 @@ def _features(facts: Facts, lang: str, plots: set[str]) -> list:
                     rows)]
     if facts.metrics.get("importance_method"):
         blocks.append(Para(tr(lang, "importance_method", method=facts.metrics["importance_method"])))
-    return blocks + images(lang, plots, ("feature_importance", "importance_distribution",
-                                         "correlation_matrix", "feature_distributions"))
+    return blocks + images(lang, plots, SECTION_PLOTS["s_features"])
 
 
 def _performance(facts: Facts, lang: str, plots: set[str]) -> list:
@@ -100,16 +118,15 @@ def _performance(facts: Facts, lang: str, plots: set[str]) -> list:
         [tr(lang, "agreement_no_kd"), fmt_metric(m.get("agreement_no_kd"))],
     ], title=tr(lang, "consistency"))
     return ([Table(headers, rows), Para(tr(lang, "kd_gain", gain=fmt_signed(m["kd_gain"]))), consistency]
-            + images(lang, plots, ("precision_recall", "prediction_comparison",
-                                   "decision_boundary_teacher", "decision_boundary_student")))
+            + images(lang, plots, SECTION_PLOTS["s_performance"]))
 
 
 def _structure(facts: Facts, lang: str, plots: set[str]) -> list:
-    return images(lang, plots, ("factor_feature_heatmap", "factor_gates"))
+    return images(lang, plots, SECTION_PLOTS["s_structure"])
 
 
 def _dataviews(facts: Facts, lang: str, plots: set[str]) -> list:
-    return images(lang, plots, ("pca_scatter", "pca_variance", "tsne"))
+    return images(lang, plots, SECTION_PLOTS["s_dataviews"])
 
 
 def _row(label: str, teacher, student, fmt=fmt_int) -> list[str]:

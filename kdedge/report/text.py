@@ -93,6 +93,7 @@ STRINGS = {
     "what_bench": ("bench/*.json (benchmark)", "bench/*.json（基准测试）"),
     "plot_needs_bench": ("This plot needs bench results: run `{cmd}`.",
                          "此图需要基准测试结果：运行 `{cmd}`。"),
+    "plot_skipped": ("Not drawn — {plot}: {reason}.", "未绘制“{plot}”：{reason}。"),
     # bench
     "machines": ("Targets", "测试目标"), "h_target": ("Target", "目标"), "h_arch": ("Arch", "架构"),
     "h_cpu": ("CPU", "CPU"), "h_cores": ("Cores", "核数"), "h_ort": ("onnxruntime", "onnxruntime"),
@@ -111,6 +112,11 @@ STRINGS = {
                     "峰值内存（新进程实测峰值 RSS），MB"),
     "macs_table": ("MACs per sample (counted from the ONNX graph)", "单样本 MACs（由 ONNX 图统计）"),
     "error_cell": ("error", "错误"),
+    "stale_note": ("†: the bench on {target} measured files whose sha256 differs from what "
+                   "`kdedge export` recorded in run.json ({models}); those cells may not describe "
+                   "the exported models, and no speed conclusion is drawn from them.",
+                   "†：{target} 上的基准测试所测文件的 sha256 与 `kdedge export` 在 run.json 中记录的"
+                   "不同（{models}）；这些单元格可能不代表已导出的模型，也不据此得出速度结论。"),
     "quick_note": ("{target} was measured with --quick: repetitions too few for reliable numbers.",
                    "{target} 使用 --quick 测量：重复次数太少，数据不可靠。"),
 }
@@ -136,6 +142,29 @@ CAPTIONS = {
     "accuracy_vs_cost": ("Accuracy against cost (params, MACs, latency)",
                          "准确率与成本（参数量、MACs、延迟）"),
 }
+
+
+# Why a plot was not drawn (figure.PlotSkipped.reason → (en, zh)).
+SKIP_REASONS = {
+    "too_few_test_rows": ("the test split has only {n} rows, fewer than the {min} it needs",
+                          "测试集只有 {n} 行，少于所需的 {min} 行"),
+    "too_few_val_test_rows": ("the validation and test splits have only {n} rows together, fewer "
+                              "than the {min} it needs",
+                              "验证集与测试集合计只有 {n} 行，少于所需的 {min} 行"),
+    "pca_components": ("PCA of these rows has {c} component(s); a 2-D view needs 2",
+                       "这些样本的 PCA 只有 {c} 个主成分；二维视图需要 2 个"),
+    "class_absent": ("class {classes} is absent from the test split, so its precision–recall "
+                     "curve is undefined",
+                     "测试集中没有类别 {classes} 的样本，其精确率–召回率曲线无定义"),
+    "one_feature": ("the data has one feature; a decision boundary needs two",
+                    "数据只有 1 个特征；决策边界需要 2 个"),
+}
+
+
+def skip_reason(lang: str, skipped) -> str:
+    """Why the plot was not drawn, in `lang`; `skipped` is a `figure.PlotSkipped`."""
+    en, zh = SKIP_REASONS[skipped.reason]
+    return (zh if lang == "zh" else en).format(**skipped.values)
 
 
 def tr(lang: str, key: str, **values) -> str:
@@ -186,6 +215,7 @@ def fmt_ratio(old, new) -> str:
     return f"{old / new:,.1f}×"
 
 
-def fmt_points(delta) -> str:
-    """An accuracy difference in percentage points: -0.012 → -1.20 pt."""
-    return f"{delta * 100:+.2f} pt"
+def fmt_points(delta, *, signed: bool = True) -> str:
+    """An accuracy difference in percentage points: -0.012 → -1.20 pt; unsigned → 1.20 pt (for
+    sentences that say "below"/"above" themselves)."""
+    return f"{delta * 100:+.2f} pt" if signed else f"{abs(delta) * 100:.2f} pt"

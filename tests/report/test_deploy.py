@@ -42,3 +42,22 @@ def test_bench_section_one_column_per_target_marks_emulated(facts, tmp_path):
     text = render_markdown(blocks)
     assert "not performance figures" in text and "plots/latency_distribution.png" in text
     assert "FLOPS" not in text
+
+
+def test_bench_section_marks_stale_cells(facts, tmp_path):
+    facts.benches = [_read_bench(write_json_atomic(tmp_path / "a.json", fake_bench(facts.metrics, target="x86")))]
+    facts.benches[0].stale = ["student"]
+    for lang, models in (("en", "(student)"), ("zh", "（student）")):
+        blocks = bench_section(facts, lang, set())
+        machines, *per_model = [b for b in blocks if isinstance(b, Table)]
+        assert len(per_model) == 6  # latency at batch 1 and 32, throughput, cold start, memory, MACs
+        for table in per_model:
+            cells = {row[0]: row[1] for row in table.rows}
+            assert cells["student"].endswith(" †") and "†" not in cells["teacher"], table.title
+        (note,) = [b.text for b in blocks if isinstance(b, Note) and b.text.startswith("†")]
+        assert "x86" in note and models in note and "sha256" in note and "run.json" in note
+
+
+def test_bench_section_fresh_bench_unmarked(facts, tmp_path):
+    facts.benches = [_read_bench(write_json_atomic(tmp_path / "a.json", fake_bench(facts.metrics, target="x86")))]
+    assert "†" not in render_markdown(bench_section(facts, "en", set()))

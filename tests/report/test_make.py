@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from report_fakes import copy_run
+from report_fakes import copy_run, cut_split
 
 from kdedge.report import make_report
-from kdedge.report.make import ALL_PLOTS, BENCH_PLOTS, DISTILL_PLOTS
+from kdedge.report.make import ALL_PLOTS, BENCH_PLOTS, DISTILL_PLOTS, draw_plots
 from kdedge.rundir import KdedgeError, sha256_file
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -102,3 +102,28 @@ def test_make_report_cli_bench_option(plain_run, tmp_path):
     main(["report", str(run), "--lang", "en", "--bench", str(pi), "--quiet"])
     text = (run / "report.md").read_text(encoding="utf-8")
     assert "| Model | pi5 |" in text and "plots/accuracy_vs_cost.png" in text
+
+
+TINY_SKIPPED = ["pca_scatter", "precision_recall", "tsne"]  # the plots of the 4-row test split
+
+
+@pytest.mark.parametrize("lang, why", [("en", "Not drawn — t-SNE of the test split: the test split has only 4 rows"),
+                                       ("zh", "未绘制“测试集 t-SNE”：测试集只有 4 行")])
+def test_make_report_tiny_split_skips_plots_says_why(tiny_run, tmp_path, lang, why):
+    run = copy_run(tiny_run, tmp_path / "run")
+    assert json.loads((run / "metrics.json").read_text())["data"]["split"]["test"] == 4
+    make_report(run, lang=lang, quiet=True)
+    text = (run / "report.md").read_text(encoding="utf-8")
+    assert why in text and text.count("> Not drawn" if lang == "en" else "> 未绘制") == len(TINY_SKIPPED)
+    report = json.loads((run / "run.json").read_text())["stages"]["report"]
+    assert sorted(report["skipped_plots"]) == TINY_SKIPPED and report["plots"] == 13 - len(TINY_SKIPPED)
+    for name in DISTILL_PLOTS:
+        assert (run / "plots" / f"{name}.png").exists() == (name not in TINY_SKIPPED), name
+
+
+def test_draw_plots_two_row_split_skips_instead_of_raising(facts):
+    cut_split(facts, 2)  # the reviewer's 10-row CSV: t-SNE raised "perplexity (2.0) must be less than n_samples (2)"
+    images, skipped = draw_plots(facts)
+    assert sorted(skipped) == ["correlation_matrix", "feature_distributions", "pca_scatter", "pca_variance",
+                               "precision_recall", "tsne"]
+    assert set(images) == set(DISTILL_PLOTS) - set(skipped)

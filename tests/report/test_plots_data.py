@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from matplotlib.colors import to_rgba
+from report_fakes import cut_split
 
 from kdedge.report import plots_data
+from kdedge.report.figure import MIN_ROWS, PlotSkipped
 
 
 def test_correlation_matrix_is_n_by_n(facts):
@@ -20,8 +23,32 @@ def test_feature_importance_descending_selected_highlighted(facts):
     colors = [bar.get_facecolor() for bar in ax.patches]
     assert all(c == blue for c in colors[:facts.k]) and all(c != blue for c in colors[facts.k:])
 
+
 def test_tsne_bounded_sample(facts, monkeypatch):
     monkeypatch.setattr(plots_data, "TSNE_ROWS", 120)
     ax = plots_data.tsne(facts).axes[0]
     assert sum(len(c.get_offsets()) for c in ax.collections) == 120
     assert "t-SNE of 120 test rows" in ax.get_title()
+
+
+@pytest.mark.parametrize("rows, expected", [(5, 4 / 3), (10, 3.0), (91, 30.0), (1000, 30.0)])
+def test_tsne_perplexity_below_rows(rows, expected):
+    assert plots_data.tsne_perplexity(rows) == pytest.approx(expected)
+    assert plots_data.tsne_perplexity(rows) < rows
+
+
+def test_tsne_five_rows_drawn(facts):
+    cut_split(facts, 5)
+    ax = plots_data.tsne(facts).axes[0]
+    assert "t-SNE of 5 test rows (perplexity 1.33" in ax.get_title()
+
+
+@pytest.mark.parametrize("plot, reason", [("tsne", "too_few_test_rows"), ("pca_scatter", "too_few_test_rows"),
+                                          ("pca_variance", "too_few_val_test_rows"),
+                                          ("correlation_matrix", "too_few_val_test_rows"),
+                                          ("feature_distributions", "too_few_val_test_rows")])
+def test_plots_data_tiny_split_skipped_with_reason(facts, plot, reason):
+    cut_split(facts, 2)  # the reviewer's 10-row CSV: 2 test rows, 2 validation rows
+    with pytest.raises(PlotSkipped) as skipped:
+        getattr(plots_data, plot)(facts)
+    assert skipped.value.reason == reason and skipped.value.values["min"] == MIN_ROWS

@@ -7,6 +7,7 @@ import pytest
 
 from kdedge.metrics import agreement
 from kdedge.report.collect import collect
+from kdedge.report.figure import PlotSkipped
 from kdedge.report.plots_models import (decision_boundary, factor_feature_heatmap, predictions,
                                         precision_recall)
 
@@ -42,3 +43,16 @@ def test_precision_recall_one_vs_rest_per_class(wine_run):
     facts = collect(wine_run)
     fig = precision_recall(facts, predictions(facts))
     assert len(fig.axes[0].get_lines()) == 2 * facts.n_classes
+
+
+def test_precision_recall_class_absent_skipped(facts):
+    y = facts.run.split["y_test"]
+    facts.run.split = dict(facts.run.split, y_test=np.zeros_like(y))  # class 1 gone from the test split
+    with pytest.raises(PlotSkipped) as skipped:
+        precision_recall(facts, predictions(facts))
+    assert skipped.value.reason == "class_absent"
+    assert skipped.value.values["classes"] == facts.run.class_names[1]
+
+
+def test_precision_recall_both_classes_drawn(facts):
+    assert precision_recall(facts, predictions(facts)).axes[0].get_lines()

@@ -7,6 +7,7 @@ import re
 from report_fakes import fake_bench, fake_export
 
 from kdedge.report.collect import _read_bench
+from kdedge.report.figure import PlotSkipped
 from kdedge.report.make import ALL_PLOTS
 from kdedge.report.render import Table, render_markdown
 from kdedge.report.sections import build_document
@@ -78,3 +79,14 @@ def test_build_document_peak_memory_from_bench(facts, tmp_path):
     text = render_markdown(build_document(_full(facts, tmp_path), lang="en", plots=set()))
     assert "Memory (measured peak RSS on x86)" in text and "Peak RSS, MB (x86, measured)" in text
     assert "Memory: not measured" not in text
+
+
+def test_build_document_skipped_plot_says_why_in_its_section(facts):
+    skipped = {"tsne": PlotSkipped("too_few_test_rows", n=2, min=5)}
+    drawn = set(ALL_PLOTS[:13]) - {"tsne"}
+    en = render_markdown(build_document(facts, lang="en", plots=drawn, skipped=skipped))
+    views = en.split("## 4. Data views")[1].split("## 5.")[0]
+    assert "> Not drawn — t-SNE of the test split: the test split has only 2 rows, fewer than the 5" in views
+    assert "plots/tsne.png" not in en and "plots/pca_scatter.png" in views
+    zh = render_markdown(build_document(facts, lang="zh", plots=drawn, skipped=skipped))
+    assert "> 未绘制“测试集 t-SNE”：测试集只有 2 行，少于所需的 5 行。" in zh

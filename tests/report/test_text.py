@@ -7,14 +7,15 @@ import string
 import pytest
 
 from kdedge.report.conclusions import SENTENCES
-from kdedge.report.text import CAPTIONS, STRINGS, fmt_change, fmt_int, fmt_pct, fmt_ratio, tr
+from kdedge.report.text import (CAPTIONS, SKIP_REASONS, STRINGS, fmt_change, fmt_int, fmt_pct,
+                                fmt_points, fmt_ratio, tr)
 
 
 def _fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
-@pytest.mark.parametrize("table", [STRINGS, SENTENCES], ids=["strings", "sentences"])
+@pytest.mark.parametrize("table", [STRINGS, SENTENCES, SKIP_REASONS], ids=["strings", "sentences", "skip"])
 def test_strings_same_placeholders_in_both_languages(table):
     for key, (en, zh) in table.items():
         assert _fields(en) == _fields(zh), key
@@ -41,3 +42,8 @@ def test_tr_languages_differ_numbers_equal():
     en = tr("en", "selected", k=6, n=13, pct="46.15%")
     zh = tr("zh", "selected", k=6, n=13, pct="46.15%")
     assert en != zh and "6 / 13" in en and "6 / 13" in zh and "46.15%" in zh
+
+
+def test_fmt_points_signed_and_magnitude():
+    assert fmt_points(-0.0167) == "-1.67 pt" and fmt_points(0.0083) == "+0.83 pt"
+    assert fmt_points(-0.0167, signed=False) == "1.67 pt"  # for "… 1.67 pt below"
