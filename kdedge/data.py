@@ -141,9 +141,8 @@ def _from_frame(frame, *, target: str, path: Path) -> tuple[np.ndarray, np.ndarr
     features = frame.drop(columns=[target])
     if features.shape[1] == 0:
         raise KdedgeError(f"{path} has no feature columns besides the target {target!r}")
-    non_numeric = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])
-                   or pd.api.types.is_bool_dtype(features[c])]
-    non_numeric = [c for c in non_numeric if not pd.api.types.is_bool_dtype(features[c])]
+    # bool columns count as numeric (0/1); everything else must be a number already.
+    non_numeric = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
     if non_numeric:
         raise KdedgeError(
             f"{path}: feature columns must be numeric, but {non_numeric} are not; "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import platform
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -315,8 +316,6 @@ def distill(*, data: str | None = None, target: str | None = None, features: int
         rundir.write_json_atomic(staged / rundir.MANIFEST, manifest)
         rundir.commit_dir(staged, out_dir)
     except BaseException:
-        import shutil
-
         shutil.rmtree(staged, ignore_errors=True)
         raise
     _log(f"wrote {out_dir}  teacher acc {teacher.metrics['accuracy']:.4f}  student acc "
