@@ -1,7 +1,8 @@
-"""Read a distill run back: configs, preprocessing, metrics, the split, and verified weights.
+"""Read a distill run back: run.json, the configs, preprocessing, metrics, the split, the stored
+test-split predictions and the weights — each checked against the sha256 in run.json.
 
-Used by export and report (training side: imports torch). Every weight file is checked against
-the sha256 in run.json before it is loaded.
+No torch: the report reads runs through this module. `Run.load_model` imports the training side
+only when called (export needs the torch modules).
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-from safetensors.torch import load as load_safetensors
 
-from kdedge import rundir
-from kdedge.models import build_model
+from kdedge import contract, rundir
+from kdedge.contract import (Manifest, Metrics, ModelsFile, Preprocessing, Scaler, read_record,
+                             weights_file)
 from kdedge.rundir import KdedgeError
 
-MODEL_NAMES = ("teacher", "student", "student_no_kd")
+MODEL_NAMES = contract.MODEL_NAMES
 
 
 @dataclass
@@ -25,66 +25,102 @@ class Run:
     """A distill run directory, read and checked."""
 
     path: Path
-    manifest: dict
-    metrics: dict
-    models: dict  # models.json
-    preprocessing: dict
-    split: dict[str, np.ndarray]  # split.npz arrays
+    manifest: Manifest
+    metrics: Metrics
+    models: ModelsFile
+    preprocessing: Preprocessing
+    split: dict[str, np.ndarray]  # split.npz arrays (contract.SPLIT_KEYS)
 
     @property
     def feature_names(self) -> list[str]:
-        return list(self.preprocessing["feature_names"])
+        return list(self.preprocessing.feature_names)
 
     @property
     def selected_features(self) -> list[str]:
-        return list(self.preprocessing["selected_features"])
+        return list(self.preprocessing.selected_features)
 
     @property
     def class_names(self) -> list[str]:
-        return list(self.preprocessing["class_names"])
+        return list(self.preprocessing.class_names)
+
+    def _kind(self, name: str) -> str:
+        if name not in MODEL_NAMES:
+            raise KdedgeError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+        return self.models.config(name).kind
 
     def input_index(self, name: str) -> list[int]:
         """Columns of the raw feature table that model `name` reads, in its input order."""
-        if self.models[name]["kind"] == "teacher":
-            return list(range(len(self.feature_names)))
-        return list(self.preprocessing["selected_index"])
+        return self.preprocessing.input_index(self._kind(name))
 
-    def scaler(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """(mean, scale) over model `name`'s own inputs."""
-        idx = self.input_index(name)
-        scaler = self.preprocessing["scaler"]
-        return np.asarray(scaler["mean"])[idx], np.asarray(scaler["scale"])[idx]
+    def input_names(self, name: str) -> list[str]:
+        """Model `name`'s inputs in graph order."""
+        return [self.feature_names[i] for i in self.input_index(name)]
 
-    def load_model(self, name: str) -> torch.nn.Module:
-        """Rebuild model `name` in eval mode from models.json and its verified safetensors."""
-        if name not in MODEL_NAMES:
-            raise KdedgeError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
-        path = rundir.verify_artifact(self.path, f"{name}.safetensors", self.manifest)
-        model = build_model(self.models[name])
-        try:
-            state = load_safetensors(path.read_bytes())
-            model.load_state_dict(state)
-        except Exception as exc:
-            raise KdedgeError(f"{path} does not hold the weights models.json describes ({exc}); "
-                              "re-run `kdedge distill`") from exc
-        return model.eval()
+    def scaler(self, name: str) -> Scaler:
+        """The scaler over model `name`'s own inputs."""
+        return self.preprocessing.scaler_for(self._kind(name))
+
+    def input_rows(self, name: str, key: str = "X_test") -> np.ndarray:
+        """Raw float32 rows of split.npz[key] over model `name`'s inputs, in its input order."""
+        return np.ascontiguousarray(self.split[key][:, self.input_index(name)], dtype=np.float32)
+
+    def weights_path(self, name: str) -> Path:
+        """RUN/<name>.safetensors after its sha256 check."""
+        self._kind(name)
+        return rundir.verify_artifact(self.path, weights_file(name), self.manifest)
+
+    def weights(self, name: str) -> dict[str, np.ndarray]:
+        """Model `name`'s tensors as numpy arrays (safetensors, no torch)."""
+        from safetensors.numpy import load
+
+        return load(self.weights_path(name).read_bytes())
+
+    def predictions(self) -> dict[str, np.ndarray]:
+        """predictions.npz: test-split probabilities [rows, C] of every model, as distill scored
+        them (the stored float32 rows)."""
+        path = rundir.verify_artifact(self.path, contract.PREDICTIONS_NPZ, self.manifest)
+        arrays = _read_npz(path, MODEL_NAMES)
+        rows = len(self.split["y_test"])
+        for name, proba in arrays.items():
+            if proba.shape != (rows, len(self.class_names)):
+                raise KdedgeError(f"{path}: {name} has shape {proba.shape}, expected "
+                                  f"({rows}, {len(self.class_names)}); re-run `kdedge distill`")
+        return arrays
+
+    def load_model(self, name: str):
+        """The torch module of model `name` in eval mode (imports torch)."""
+        from kdedge.models import load_model
+
+        return load_model(self, name)
+
+
+def _read_npz(path: Path, keys) -> dict[str, np.ndarray]:
+    """Plain numpy arrays of an .npz (no pickle); every key in `keys` must be there."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except Exception as exc:  # OSError, ValueError, zipfile.BadZipFile: a damaged archive
+        raise KdedgeError(f"{path} cannot be read ({type(exc).__name__}: {exc}); "
+                          "re-run `kdedge distill`") from exc
+    missing = [key for key in keys if key not in arrays]
+    if missing:
+        raise KdedgeError(f"{path} lacks {missing}; re-run `kdedge distill`")
+    return arrays
 
 
 def load_run(run_dir: str | Path) -> Run:
-    """Read RUN/{run.json, metrics.json, models.json, preprocessing.json, split.npz} and check them."""
+    """Read RUN/{run.json, metrics.json, models.json, preprocessing.json, split.npz}, checked."""
     path = Path(run_dir)
     manifest = rundir.read_manifest(path)
-    parts = {}
-    for name in ("metrics.json", "models.json", "preprocessing.json"):
-        parts[name] = rundir.read_json(rundir.verify_artifact(path, name, manifest))
-    split_path = rundir.verify_artifact(path, "split.npz", manifest)
-    with np.load(split_path, allow_pickle=False) as npz:
-        split = {key: npz[key] for key in npz.files}
-    run = Run(path=path, manifest=manifest, metrics=parts["metrics.json"],
-              models=parts["models.json"], preprocessing=parts["preprocessing.json"], split=split)
-    stored = [str(n) for n in split["feature_names"]]
-    missing = [f for f in run.selected_features if f not in stored]
-    if missing:
-        raise KdedgeError(f"{path / 'preprocessing.json'} selects features {missing} that are not "
-                          f"in the data of {split_path}; re-run `kdedge distill`")
+
+    def record(cls):
+        return read_record(cls, rundir.verify_artifact(path, cls.FILE, manifest))
+
+    split_path = rundir.verify_artifact(path, contract.SPLIT_NPZ, manifest)
+    run = Run(path=path, manifest=manifest, metrics=record(Metrics), models=record(ModelsFile),
+              preprocessing=record(Preprocessing), split=_read_npz(split_path, contract.SPLIT_KEYS))
+    stored = [str(n) for n in run.split["feature_names"]]
+    if stored != run.feature_names:
+        raise KdedgeError(f"{path / contract.PREPROCESSING_JSON} lists features that differ from "
+                          f"those of {split_path}; re-run `kdedge distill`")
     return run

@@ -11,6 +11,7 @@ import sys
 
 import fire
 
+from kdedge.log import configure as configure_logging
 from kdedge.rundir import KdedgeError
 
 
@@ -42,12 +43,13 @@ class KdedgeCLI:
         """
         from kdedge.distill import distill
 
+        configure_logging(quiet=quiet)
         return str(distill(data=data, target=target, features=features, out=out, force=force,
                            seed=seed, test_size=test_size, val_size=val_size,
                            teacher_hidden=_ints(teacher_hidden, "teacher_hidden"), rank=rank,
                            student_hidden=_ints(student_hidden, "student_hidden"),
                            temperature=temperature, alpha=alpha, max_epochs=max_epochs,
-                           patience=patience, batch_size=batch_size, lr=lr, quiet=quiet))
+                           patience=patience, batch_size=batch_size, lr=lr))
 
     def export(self, run_dir: str, quantize: str | bool | None = None, force: bool = False,
                quiet: bool = False) -> str:
@@ -112,6 +114,7 @@ class KdedgeCLI:
         """
         from kdedge.pipeline import run_all
 
+        configure_logging(quiet=quiet)
         return str(run_all(data=data, target=target, features=features, out=out, force=force,
                            seed=seed, lang=lang, max_epochs=max_epochs, quick=quick, quiet=quiet))
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kdedge.contract import Scaler
 from kdedge.rundir import KdedgeError, sha256_file
 
 SKLEARN_SETS = ("wine", "breast_cancer", "digits", "iris")
@@ -48,11 +49,7 @@ class Split:
     y_val: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
-    mean: np.ndarray
-    scale: np.ndarray
-
-    def scaled(self, X: np.ndarray) -> np.ndarray:
-        return ((X - self.mean) / self.scale).astype(np.float32)
+    scaler: Scaler
 
 
 def make_default() -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -250,9 +247,5 @@ def split_dataset(ds: Dataset, *, test_size: float = 0.2, val_size: float = 0.2,
         ds.X, ds.y, test_size=n_test, stratify=ds.y, random_state=seed)
     X_train, X_val, y_train, y_val = train_test_split(
         X_rest, y_rest, test_size=n_val, stratify=y_rest, random_state=seed)
-    mean = X_train.mean(axis=0)
-    scale = X_train.std(axis=0)
-    # A column constant within the training split (but not overall) would divide by zero.
-    scale = np.where(scale > 0, scale, 1.0)
     return Split(X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val, X_test=X_test,
-                 y_test=y_test, mean=mean, scale=scale)
+                 y_test=y_test, scaler=Scaler.fit(X_train))

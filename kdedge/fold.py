@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from kdedge.contract import Scaler
+
 from kdedge.models import Student, Teacher
 
 
@@ -79,13 +81,12 @@ def _linear_chain(modules: list[nn.Module]) -> list[DenseLayer]:
     return layers
 
 
-def fold_model(model: nn.Module, mean: np.ndarray, scale: np.ndarray, *,
-               gate_threshold: float = 1e-6) -> FoldedModel:
+def fold_model(model: nn.Module, scaler: Scaler, *, gate_threshold: float = 1e-6) -> FoldedModel:
     """Fold `model` (teacher or student, eval statistics) and its scaler into dense layers.
 
     Args:
         model: a Teacher or Student.
-        mean, scale: the scaler over this model's own inputs (in its input order).
+        scaler: the scaler over this model's own inputs (in its input order).
         gate_threshold: factors whose gate sigmoid(g) is below this are dropped.
     """
     steps = ["scaler folded into the first layer"]
@@ -124,8 +125,7 @@ def fold_model(model: nn.Module, mean: np.ndarray, scale: np.ndarray, *,
     else:
         raise TypeError(f"fold_model takes a Teacher or Student, not {type(model).__name__}")
 
-    mean = np.asarray(mean, dtype=np.float64)
-    scale = np.asarray(scale, dtype=np.float64)
+    mean, scale = scaler.mean_array, scaler.scale_array
     first = layers[0]
     first.weight = first.weight / scale[None, :]
     first.bias = first.bias - first.weight @ mean

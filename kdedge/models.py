@@ -6,36 +6,11 @@ Both models take standardised inputs `(x - mean) / scale`; export folds that int
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
-
 import torch
 from torch import nn
 
-
-@dataclass
-class TeacherConfig:
-    """The seed's teacher: n_features → 256 → 128 → n_classes, BatchNorm + ReLU after each hidden."""
-
-    n_features: int
-    n_classes: int
-    hidden: list[int] = field(default_factory=lambda: [256, 128])
-    batchnorm: bool = True
-    kind: str = "teacher"
-
-
-@dataclass
-class StudentConfig:
-    """A low-rank gated factor layer over the k selected features, then a small MLP head.
-
-    `rank` factors: each is a learned linear combination of the k inputs, scaled by its own
-    learned gate sigmoid(g) in (0, 1). rank < k makes the first layer a true low-rank bottleneck.
-    """
-
-    n_features: int
-    n_classes: int
-    rank: int
-    hidden: list[int] = field(default_factory=lambda: [32])
-    kind: str = "student"
+from kdedge.contract import StudentConfig, TeacherConfig
+from kdedge.rundir import KdedgeError
 
 
 def default_rank(n_features: int) -> int:
@@ -86,21 +61,24 @@ class Student(nn.Module):
         return self.head(self.factors(x) * self.gates())
 
 
-def build_model(config: dict | TeacherConfig | StudentConfig) -> nn.Module:
-    """Rebuild a model from its config (as stored in models.json)."""
-    if isinstance(config, dict):
-        kind = config.get("kind")
-        if kind == "teacher":
-            config = TeacherConfig(**config)
-        elif kind == "student":
-            config = StudentConfig(**config)
-        else:
-            raise ValueError(f"unknown model kind {kind!r}; expected 'teacher' or 'student'")
+def build_model(config: TeacherConfig | StudentConfig) -> nn.Module:
+    """A fresh model of the architecture `config` describes (a record of models.json)."""
     return Teacher(config) if isinstance(config, TeacherConfig) else Student(config)
 
 
-def config_dict(model: nn.Module) -> dict:
-    return asdict(model.config)
+def load_model(run, name: str) -> nn.Module:
+    """Rebuild model `name` of a run (`kdedge.artifacts.Run`) in eval mode from models.json and
+    its sha256-checked safetensors."""
+    from safetensors.torch import load
+
+    path = run.weights_path(name)
+    model = build_model(run.models.config(name))
+    try:
+        model.load_state_dict(load(path.read_bytes()))
+    except Exception as exc:
+        raise KdedgeError(f"{path} does not hold the weights models.json describes ({exc}); "
+                          "re-run `kdedge distill`") from exc
+    return model.eval()
 
 
 def count_params(model: nn.Module) -> int:

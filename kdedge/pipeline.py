@@ -39,7 +39,7 @@ def run_all(*, data: str | None = None, target: str | None = None, features: int
     started = time.perf_counter()
     t = _stage(1, "distill (teacher, ranking, students)", quiet)
     run_dir = distill(data=data, target=target, features=features, out=out, force=force,
-                      seed=seed, max_epochs=max_epochs, quiet=quiet)
+                      seed=seed, max_epochs=max_epochs)
     _done(t, quiet)
     t = _stage(2, "export to ONNX + quantize (int8, int8-static, fp16)", quiet)
     export_run(run_dir, quantize="all", quiet=quiet)

@@ -1,11 +1,13 @@
 """The run directory: atomic writes, the run.json manifest, and checked reading.
 
-Standard library only, so the device runtime may use it too. The contract is docs/run-dir.md.
+No torch, so the device runtime may use it too. What each file holds is `kdedge.contract`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import fcntl
 import hashlib
 import json
 import math
@@ -15,12 +17,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-RUN_FORMAT = 1
-MANIFEST = "run.json"
+from kdedge.contract import RUN_JSON as MANIFEST
+from kdedge.contract import Manifest, write_record
+from kdedge.errors import KdedgeError
 
-
-class KdedgeError(ValueError):
-    """Bad input from the user: the message names the file/column/argument and the fix."""
+RUN_FORMAT = Manifest.FORMAT  # KdedgeError, MANIFEST and RUN_FORMAT are imported from here too
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -131,8 +132,12 @@ def commit_dir(staged: Path, out: Path) -> Path:
     return out
 
 
-def read_manifest(run_dir: str | os.PathLike) -> dict:
-    """Read and check RUN/run.json: present, parseable, a run format this kdedge understands."""
+def read_manifest(run_dir: str | os.PathLike):
+    """Read and check RUN/run.json: present, parseable, a format this kdedge understands.
+
+    Returns:
+        A `kdedge.contract.Manifest`.
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise KdedgeError(f"run directory {run_dir} does not exist; create one with `kdedge distill`")
@@ -141,25 +146,24 @@ def read_manifest(run_dir: str | os.PathLike) -> dict:
         raise KdedgeError(
             f"{run_dir} is not a kdedge run directory (no {MANIFEST}); create one with `kdedge distill`"
         )
-    manifest = read_json(path)
-    fmt = manifest.get("run_format") if isinstance(manifest, dict) else None
-    if fmt != RUN_FORMAT:
+    data = read_json(path)
+    if isinstance(data, dict) and data.get("run_format") != RUN_FORMAT:
         raise KdedgeError(
-            f"{path} has run_format {fmt!r} but this kdedge reads run_format {RUN_FORMAT} "
-            f"(made by kdedge {manifest.get('kdedge_version') if isinstance(manifest, dict) else '?'}); "
+            f"{path} has run_format {data.get('run_format')!r} but this kdedge reads run_format "
+            f"{RUN_FORMAT} (made by kdedge {data.get('kdedge_version', '?')}); "
             "re-create the run with this version's `kdedge distill`"
         )
-    return manifest
+    return Manifest.from_json(data, where=str(path))
 
 
-def verify_artifact(run_dir: str | os.PathLike, name: str, manifest: dict | None = None) -> Path:
-    """Return RUN/name after checking its sha256 against the manifest (tampered files are refused)."""
+def verify_artifact(run_dir: str | os.PathLike, name: str, manifest=None) -> Path:
+    """Return RUN/name after checking its sha256 against run.json (tampered files are refused)."""
     run_dir = Path(run_dir)
     manifest = manifest if manifest is not None else read_manifest(run_dir)
     path = run_dir / name
     if not path.is_file():
         raise KdedgeError(f"{path} is missing; re-run `kdedge distill` to recreate the run")
-    expected = manifest.get("artifacts", {}).get(name)
+    expected = manifest.artifacts.get(name)
     if expected is None:
         raise KdedgeError(f"{run_dir / MANIFEST} lists no sha256 for {name}; re-run `kdedge distill`")
     actual = sha256_file(path)
@@ -172,16 +176,32 @@ def verify_artifact(run_dir: str | os.PathLike, name: str, manifest: dict | None
     return path
 
 
-def update_manifest(run_dir: str | os.PathLike, *, stage: str, files: list[str],
-                    info: dict | None = None) -> dict:
-    """Record a stage's output files (paths relative to RUN) and their sha256 in run.json."""
+@contextlib.contextmanager
+def _manifest_lock(run_dir: Path):
+    """An exclusive lock on RUN/.run.json.lock for a read-modify-write of run.json."""
+    with open(run_dir / f".{MANIFEST}.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def update_manifest(run_dir: str | os.PathLike, *, stage: str, files: list[str] = (),
+                    removed: list[str] = (), info: dict | None = None):
+    """Record a stage's run in run.json: the sha256 of the files it wrote (paths relative to RUN),
+    entries of files it removed dropped, and `{finished, **info}` under stages[stage].
+
+    The one writer of run.json after distill: a locked read-modify-write, so two stages finishing
+    at once cannot lose each other's entries.
+    """
     run_dir = Path(run_dir)
-    manifest = read_manifest(run_dir)
-    artifacts = manifest.setdefault("artifacts", {})
-    for name in files:
-        artifacts[name] = sha256_file(run_dir / name)
-    stage_info = {"finished": now_iso()}
-    stage_info.update(info or {})
-    manifest.setdefault("stages", {})[stage] = stage_info
-    write_json_atomic(run_dir / MANIFEST, manifest)
+    with _manifest_lock(run_dir):
+        manifest = read_manifest(run_dir)
+        for name in removed:
+            manifest.artifacts.pop(name, None)
+        for name in files:
+            manifest.artifacts[name] = sha256_file(run_dir / name)
+        manifest.stages[stage] = {"finished": now_iso(), **(info or {})}
+        write_record(run_dir / MANIFEST, manifest)
     return manifest

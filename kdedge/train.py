@@ -1,9 +1,8 @@
-"""Training: mini-batch Adam with early stopping, and the knowledge-distillation loss."""
+"""Training: mini-batch AdamW with early stopping, and the knowledge-distillation loss."""
 
 from __future__ import annotations
 
 import copy
-import sys
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -12,6 +11,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from kdedge.log import get_logger
+
+_log = get_logger("distill")
 
 
 @dataclass
@@ -43,21 +46,21 @@ def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, y: torch
 
 
 class Progress:
-    """One status line per model on stderr: rewritten in place on a terminal, else every 10 epochs."""
+    """Progress lines of one model's training on the `kdedge.distill` logger: at the start,
+    every 10 epochs, and once at the end."""
 
-    def __init__(self, label: str, *, quiet: bool):
-        self.label, self.quiet = label, quiet
-        self.tty = sys.stderr.isatty()
+    def __init__(self, label: str):
+        self.label = label
         self.start = time.perf_counter()
+        self.last_logged = 0
 
     def __call__(self, epoch: int, max_epochs: int, val_loss: float, best_epoch: int,
                  done: bool = False) -> None:
-        if self.quiet or not (self.tty or done or epoch % 10 == 0):
+        if epoch == self.last_logged or not (done or epoch == 1 or epoch % 10 == 0):
             return
-        line = (f"  {self.label:<14} epoch {epoch:>3}/{max_epochs}  val_loss {val_loss:.4f}  "
-                f"best@{best_epoch}  {time.perf_counter() - self.start:5.1f}s")
-        end = "\n" if done or not self.tty else ""
-        print(("\r" if self.tty else "") + line, end=end, file=sys.stderr, flush=True)
+        self.last_logged = epoch
+        _log.info(f"  {self.label:<14} epoch {epoch:>3}/{max_epochs}  val_loss {val_loss:.4f}  "
+                  f"best@{best_epoch}  {time.perf_counter() - self.start:5.1f}s")
 
 
 def fit(model: nn.Module, X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray,

@@ -1,0 +1,770 @@
+"""The run directory's contract: every file name and every field of every file, defined once.
+
+Stages talk only through the run directory. Writers build the records below and write them with
+`write_record`; readers parse them with `read_record`, which checks each field's presence and type
+and the file's format version, and fails with a `ContractError` naming the file, the field and the
+fix. Nothing else in kdedge spells a key of these files as a string.
+
+Standard library and numpy only: the device runtime (no torch) reads the same definitions.
+docs/run-dir.md's field tables are generated from this module (`python -m kdedge.contract`);
+a test fails when they disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Union
+
+import numpy as np
+
+from kdedge.errors import KdedgeError
+
+# ---------------------------------------------------------------------------------------------
+# File names of the run directory, and the names every stage shares.
+RUN_JSON = "run.json"
+METRICS_JSON = "metrics.json"
+MODELS_JSON = "models.json"
+PREPROCESSING_JSON = "preprocessing.json"
+HISTORY_JSON = "history.json"
+SPLIT_NPZ = "split.npz"
+PREDICTIONS_NPZ = "predictions.npz"
+EXPORT_JSON = "export.json"
+ONNX_DIR = "onnx"
+BENCH_DIR = "bench"
+PLOTS_DIR = "plots"
+REPORT_MD = "report.md"
+REPORT_HTML = "report.html"
+
+MODEL_NAMES = ("teacher", "student", "student_no_kd")  # the models distill trains
+EXPORTED_MODELS = ("teacher", "student")  # the models export ships as ONNX
+INPUT_NAME = "features"  # the ONNX graph input: float32 [batch, k], raw (unscaled) values
+OUTPUT_NAMES = ("probabilities", "label")  # float32 [batch, C] and int64 [batch]
+SPLIT_KEYS = ("X_val", "y_val", "X_test", "y_test", "X_calib", "feature_names", "class_names")
+CALIBRATION_ROWS = 1024  # training rows kept in split.npz for int8-static calibration
+# A quantized variant whose test accuracy is more than this below the fp32 student's is rejected.
+REJECT_THRESHOLD = 0.01
+
+
+def weights_file(model: str) -> str:
+    """RUN-relative path of a model's weights: `student.safetensors`."""
+    return f"{model}.safetensors"
+
+
+def onnx_file(model: str, variant: str = "fp32") -> str:
+    """RUN-relative path of an exported graph: `onnx/student.onnx`, `onnx/student.int8.onnx`."""
+    return f"{ONNX_DIR}/{onnx_stem(model, variant)}.onnx"
+
+
+def onnx_stem(model: str, variant: str = "fp32") -> str:
+    """The name export.json and the bench use for a graph: `student`, `student.int8`."""
+    return model if variant == "fp32" else f"{model}.{variant}"
+
+
+def bench_file(target: str) -> str:
+    """RUN-relative path of a bench result: `bench/<target>.json`."""
+    return f"{BENCH_DIR}/{target}.json"
+
+
+class ContractError(KdedgeError):
+    """A run-directory file does not match this contract (names the file, the field and the fix)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The machinery: dataclass records that serialise to JSON and parse with type checks.
+
+def doc(text: str, default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING):
+    """A record field with its meaning (shown in docs/run-dir.md) and an optional default."""
+    return field(default=default, default_factory=factory, metadata={"doc": text})
+
+
+class Record:
+    """Base of every record. Top-level files set FILE, STAGE, FORMAT and VERSION_FIELD."""
+
+    FILE: ClassVar[str | None] = None  # file name in the run directory (None: a nested record)
+    STAGE: ClassVar[str] = "distill"  # the command that writes it (named in error messages)
+    FORMAT: ClassVar[int] = 1
+    VERSION_FIELD: ClassVar[str | None] = None
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_json(cls, data: Any, *, where: str = "") -> "Record":
+        """Parse `data` (a decoded JSON object); `where` names the file for error messages."""
+        where = where or cls.FILE or cls.__name__
+        if cls.VERSION_FIELD and isinstance(data, dict):
+            found = data.get(cls.VERSION_FIELD)
+            if found != cls.FORMAT:
+                raise ContractError(
+                    f"{where}: {cls.VERSION_FIELD} is {found!r} but this kdedge reads "
+                    f"{cls.FORMAT}; re-run `kdedge {cls.STAGE}` with this version")
+        record = _parse(cls, data, where, "")
+        record.validate(where)
+        return record
+
+    def validate(self, where: str) -> None:
+        """Checks across fields (lengths that must match); overridden where there are any."""
+
+
+def _type_name(hint: Any) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        return " | ".join("null" if a is type(None) else _type_name(a) for a in args)
+    if origin is list:
+        return f"list[{_type_name(args[0])}]"
+    if origin is dict:
+        return f"dict[str, {_type_name(args[1])}]"
+    if hint is Any:
+        return "any"
+    return getattr(hint, "__name__", str(hint))
+
+
+def _fail(where: str, path: str, expected: Any, value: Any) -> ContractError:
+    return ContractError(
+        f"{where}: field {path or '(top level)'} should be {_type_name(expected)}, found "
+        f"{value!r:.80} ({type(value).__name__}); the file was edited or written by another "
+        "kdedge version: re-run the stage that writes it")
+
+
+def _parse(hint: Any, value: Any, where: str, path: str) -> Any:
+    """`value` checked against the type `hint` (dataclass, list, dict, union, scalar)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _parse(option, value, where, path)
+            except ContractError:
+                continue
+        raise _fail(where, path, hint, value)
+    if dataclasses.is_dataclass(hint):
+        return _parse_record(hint, value, where, path)
+    if origin is list:
+        if not isinstance(value, list):
+            raise _fail(where, path, hint, value)
+        return [_parse(args[0], v, where, f"{path}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise _fail(where, path, hint, value)
+        return {k: _parse(args[1], v, where, f"{path}.{k}" if path else k)
+                for k, v in value.items()}
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if hint in (str, bool) and isinstance(value, hint):
+        return value
+    raise _fail(where, path, hint, value)
+
+
+def _parse_record(cls: type, value: Any, where: str, path: str) -> Any:
+    if not isinstance(value, dict):
+        raise _fail(where, path, cls, value)
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(value) - set(fields))
+    if unknown:
+        raise ContractError(f"{where}: unknown field(s) {unknown} in {path or 'the file'} "
+                            f"({cls.__name__}); written by another kdedge version? re-run the "
+                            "stage that writes it")
+    kwargs = {}
+    for name, spec in fields.items():
+        sub = f"{path}.{name}" if path else name
+        if name in value:
+            kwargs[name] = _parse(hints[name], value[name], where, sub)
+        elif spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+            raise ContractError(f"{where}: field {sub} is missing; re-run the stage that writes it")
+    return cls(**kwargs)
+
+
+def read_record(cls: type, path: str | Path):
+    """Read and check one JSON file of the run directory as record `cls`."""
+    from kdedge.rundir import read_json
+
+    return cls.from_json(read_json(path), where=str(path))
+
+
+def write_record(path: str | Path, record: Record) -> Path:
+    """Write a record atomically (temporary file + rename)."""
+    from kdedge.rundir import write_json_atomic
+
+    return write_json_atomic(path, record.to_json())
+
+
+# ---------------------------------------------------------------------------------------------
+# preprocessing.json
+
+@dataclass
+class Scaler(Record):
+    """Standardisation fitted on the training split: z = (x_raw − mean) / scale, per column."""
+
+    mean: list[float] = doc("per-column mean of the training split")
+    scale: list[float] = doc("per-column standard deviation of the training split (1 where 0)")
+
+    @classmethod
+    def fit(cls, X_train: np.ndarray) -> "Scaler":
+        """Mean and population std of each column; a column constant in training gets scale 1."""
+        std = X_train.std(axis=0)
+        return cls(mean=X_train.mean(axis=0).tolist(),
+                   scale=np.where(std > 0, std, 1.0).tolist())
+
+    def subset(self, index: list[int]) -> "Scaler":
+        """The scaler over the columns `index` (a student's inputs), in that order."""
+        return Scaler(mean=[self.mean[i] for i in index], scale=[self.scale[i] for i in index])
+
+    @property
+    def mean_array(self) -> np.ndarray:
+        return np.asarray(self.mean, dtype=np.float64)
+
+    @property
+    def scale_array(self) -> np.ndarray:
+        return np.asarray(self.scale, dtype=np.float64)
+
+    def transform(self, X_raw: np.ndarray) -> np.ndarray:
+        """Raw rows → standardised float32 rows, computed in float64 (the training inputs)."""
+        z = (np.asarray(X_raw, dtype=np.float64) - self.mean_array) / self.scale_array
+        return z.astype(np.float32)
+
+
+@dataclass
+class Preprocessing(Record):
+    """What a model's inputs are and how raw values become them."""
+
+    FILE: ClassVar[str] = PREPROCESSING_JSON
+    VERSION_FIELD: ClassVar[str] = "preprocessing_format"
+
+    target: str = doc("the label column")
+    feature_names: list[str] = doc("every feature the teacher reads, in its input order")
+    selected_features: list[str] = doc("the student's inputs, most important first")
+    selected_index: list[int] = doc("positions of selected_features in feature_names")
+    scaler: Scaler = doc("fitted on the training split, over feature_names")
+    class_names: list[str] = doc("index i of a probability vector is class_names[i]")
+    dropped_constant: list[str] = doc("constant columns removed when the data was read")
+    preprocessing_format: int = doc("format version of this file", 1)
+
+    def input_index(self, model_kind: str) -> list[int]:
+        """Columns of the raw feature table a model reads, in its input order."""
+        if model_kind == "teacher":
+            return list(range(len(self.feature_names)))
+        return list(self.selected_index)
+
+    def scaler_for(self, model_kind: str) -> Scaler:
+        return self.scaler.subset(self.input_index(model_kind))
+
+    def validate(self, where: str) -> None:
+        n = len(self.feature_names)
+        if len(self.scaler.mean) != n or len(self.scaler.scale) != n:
+            raise ContractError(f"{where}: scaler has {len(self.scaler.mean)} columns but "
+                                f"feature_names has {n}; re-run `kdedge distill`")
+        wrong = [i for i, name in zip(self.selected_index, self.selected_features)
+                 if not 0 <= i < n or self.feature_names[i] != name]
+        if wrong or len(self.selected_index) != len(self.selected_features):
+            raise ContractError(f"{where}: selected_index does not point at selected_features "
+                                f"in feature_names; re-run `kdedge distill`")
+
+
+# ---------------------------------------------------------------------------------------------
+# models.json: the model hyper-parameters (models.py builds torch modules from them)
+
+@dataclass
+class TeacherConfig(Record):
+    """The teacher MLP: n_features → hidden… → n_classes, BatchNorm + ReLU after each hidden."""
+
+    n_features: int = doc("inputs (every feature)")
+    n_classes: int = doc("outputs")
+    hidden: list[int] = doc("hidden layer widths", factory=lambda: [256, 128])
+    batchnorm: bool = doc("BatchNorm after each hidden layer", True)
+    kind: str = doc("always teacher", "teacher")
+
+
+@dataclass
+class StudentConfig(Record):
+    """The gated low-rank student: k inputs → rank gated factors → ReLU head → n_classes."""
+
+    n_features: int = doc("inputs (the k selected features)")
+    n_classes: int = doc("outputs")
+    rank: int = doc("gated factors of the low-rank first layer")
+    hidden: list[int] = doc("head widths", factory=lambda: [32])
+    kind: str = doc("always student", "student")
+
+
+@dataclass
+class KDConfig(Record):
+    """Hinton KD: soft targets at `temperature`; `alpha` weighs the hard-label cross-entropy."""
+
+    temperature: float = doc("softmax temperature T of the soft targets", 4.0)
+    alpha: float = doc("weight of the hard-label loss; 1 − alpha on the soft KD term", 0.5)
+
+
+@dataclass
+class ModelsFile(Record):
+    FILE: ClassVar[str] = MODELS_JSON
+    VERSION_FIELD: ClassVar[str] = "models_format"
+
+    teacher: TeacherConfig = doc("the teacher's configuration")
+    student: StudentConfig = doc("the KD student's configuration")
+    student_no_kd: StudentConfig = doc("the same student trained on labels only")
+    kd: KDConfig = doc("the KD loss settings of `student`")
+    models_format: int = doc("format version of this file", 1)
+
+    def config(self, name: str) -> TeacherConfig | StudentConfig:
+        return getattr(self, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# metrics.json
+
+@dataclass
+class ClassificationMetrics(Record):
+    """Quality on the test split, from the model's own probabilities."""
+
+    accuracy: float = doc("fraction of test rows predicted right")
+    precision: float = doc("precision, weighted average over classes")
+    recall: float = doc("recall, weighted average over classes (equals accuracy)")
+    f1: float = doc("F1, weighted average over classes")
+    log_loss: float = doc("cross-entropy of the probabilities")
+    roc_auc: float | None = doc("binary: of class_names[1]; multi-class: macro one-vs-rest; "
+                                "null where undefined")
+    pr_auc: float | None = doc("average precision, same convention as roc_auc")
+
+
+@dataclass
+class ModelMetrics(ClassificationMetrics):
+    """Quality plus static cost of one trained model."""
+
+    params: int = doc("trained parameters")
+    macs: int = doc("multiply-accumulates per sample of the folded (exported) graph")
+    flops: int = doc("2 × macs")
+    macs_unfolded: int = doc("MACs per sample before folding the scaler/BatchNorm/gates")
+    weight_bytes: int = doc("bytes of the float32 parameters")
+    n_features: int = doc("inputs the model reads")
+    best_epoch: int = doc("the epoch whose weights were kept (lowest validation loss)")
+
+
+@dataclass
+class SplitSizes(Record):
+    train: int = doc("training rows")
+    val: int = doc("validation rows (early stopping, feature ranking)")
+    test: int = doc("test rows (every metric)")
+
+
+@dataclass
+class DataInfo(Record):
+    """Where the data came from and how it was split."""
+
+    source: str = doc("builtin, sklearn or file")
+    name: str = doc("data set name (file stem for a file)")
+    target: str = doc("the label column")
+    rows: int = doc("rows read")
+    features: int = doc("usable feature columns (after dropping constant ones)")
+    classes: int = doc("number of classes")
+    class_names: list[str] = doc("the user's class labels, sorted")
+    class_counts: list[int] = doc("rows per class, all splits")
+    split: SplitSizes = doc("rows per split")
+    sha256: str | None = doc("of the data file; null for built-in sets")
+    dropped_constant: list[str] = doc("constant columns removed at load time")
+
+
+@dataclass
+class Metrics(Record):
+    FILE: ClassVar[str] = METRICS_JSON
+    VERSION_FIELD: ClassVar[str] = "metrics_format"
+
+    teacher: ModelMetrics = doc("the teacher on all features")
+    student: ModelMetrics = doc("the KD student on the k selected features")
+    student_no_kd: ModelMetrics = doc("the same student trained without KD")
+    agreement: float = doc("fraction of test rows where teacher and student predict the same")
+    disagreement: float = doc("1 − agreement")
+    agreement_no_kd: float = doc("agreement of the teacher and the no-KD student")
+    kd_gain: float = doc("student accuracy − student_no_kd accuracy")
+    selected_features: list[str] = doc("the student's inputs, most important first")
+    feature_importance: dict[str, float] = doc("teacher permutation importance, top = 1.0")
+    feature_importance_std: dict[str, float] = doc("its std over repeats, same scale")
+    importance_method: str = doc("how importance was computed")
+    data: DataInfo = doc("the data and its split")
+    metrics_format: int = doc("format version of this file", 1)
+
+    def model(self, name: str) -> ModelMetrics:
+        return getattr(self, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# history.json
+
+@dataclass
+class TrainingHistory(Record):
+    train_loss: list[float] = doc("mean training loss per epoch")
+    val_loss: list[float] = doc("validation loss per epoch (the early-stopping criterion)")
+    val_accuracy: list[float] = doc("validation accuracy per epoch")
+    best_epoch: int = doc("the epoch whose weights were kept")
+    epochs_run: int = doc("epochs trained before early stopping")
+
+
+@dataclass
+class History(Record):
+    FILE: ClassVar[str] = HISTORY_JSON
+    VERSION_FIELD: ClassVar[str] = "history_format"
+
+    teacher: TrainingHistory = doc("the teacher's curves")
+    student: TrainingHistory = doc("the KD student's curves")
+    student_no_kd: TrainingHistory = doc("the no-KD student's curves")
+    history_format: int = doc("format version of this file", 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# run.json
+
+@dataclass
+class Manifest(Record):
+    """The run's manifest: what made it and the sha256 of every file a stage wrote."""
+
+    FILE: ClassVar[str] = RUN_JSON
+    VERSION_FIELD: ClassVar[str] = "run_format"
+
+    kdedge_version: str = doc("the kdedge that created the run")
+    run_id: str = doc("the run directory's name")
+    created: str = doc("ISO 8601 time distill finished")
+    seed: int = doc("the seed of the split, initialisations and ranking")
+    config: dict[str, Any] = doc("every argument of distill")
+    versions: dict[str, str | None] = doc("python and package versions")
+    torch_threads: int = doc("torch intra-op threads distill ran with")
+    artifacts: dict[str, str] = doc("RUN-relative path → sha256 of every file a stage wrote")
+    stages: dict[str, dict[str, Any]] = doc("stage → {finished, seconds, …} of its last run")
+    run_format: int = doc("format version of this file", 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# ONNX metadata_props of every exported graph (read by the device side)
+
+@dataclass
+class OnnxMetadata(Record):
+    """The kdedge.* metadata_props export writes into each graph; values are strings in ONNX."""
+
+    PREFIX: ClassVar[str] = "kdedge."
+
+    model: str = doc("teacher or student")
+    variant: str = doc("fp32, int8, int8-static or fp16")
+    feature_names: list[str] = doc("the graph's inputs in column order (JSON list)")
+    class_names: list[str] = doc("probability column i is class_names[i] (JSON list)")
+    version: str = doc("kdedge version that exported it")
+    run_id: str = doc("the run it came from")
+    weights_sha256: str = doc("sha256 of the safetensors it was exported from")
+    opset: str = doc("default-domain opset")
+
+    def to_props(self) -> dict[str, str]:
+        import json
+
+        return {self.PREFIX + k: v if isinstance(v, str) else json.dumps(v)
+                for k, v in self.to_json().items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# export.json
+
+@dataclass
+class TensorSpec(Record):
+    name: str = doc("tensor name")
+    shape: list[int | str | None] = doc("dims; symbolic ones by name (batch)")
+    dtype: str = doc("numpy dtype name")
+
+
+@dataclass
+class Parity(Record):
+    """The parity gate: onnxruntime vs the PyTorch model on the test split."""
+
+    rows: int = doc("test rows compared")
+    tolerance: float = doc("max |Δ probability| allowed")
+    max_abs_diff_batch1: float = doc("largest |Δ probability|, one row per call")
+    max_abs_diff_full_batch: float = doc("largest |Δ probability|, all rows in one call")
+    labels_identical: bool = doc("every label equal in both runs")
+    passed: bool = doc("within tolerance and labels identical (export fails otherwise)")
+
+
+@dataclass
+class ExportedModel(Record):
+    """One .onnx file export wrote, and what it was measured to do on the test split."""
+
+    path: str = doc("RUN-relative path, onnx/<stem>.onnx")
+    model: str = doc("teacher or student")
+    variant: str = doc("fp32, int8, int8-static or fp16")
+    opset: int = doc("default-domain opset")
+    file_bytes: int = doc("file size")
+    input: TensorSpec = doc("the graph input (raw features)")
+    outputs: list[TensorSpec] = doc("probabilities and label")
+    n_features: int = doc("inputs")
+    feature_names: list[str] = doc("inputs in column order")
+    class_names: list[str] = doc("class of each probability column")
+    macs: int = doc("multiply-accumulates per sample, counted from the graph")
+    flops: int = doc("2 × macs")
+    params: int = doc("parameters in the graph")
+    nodes: int = doc("graph nodes")
+    ops: dict[str, int] = doc("op type → count")
+    metrics: ClassificationMetrics = doc("quality from this graph's own onnxruntime outputs")
+    agreement_teacher: float = doc("label agreement with teacher.onnx")
+    agreement_fp32: float = doc("label agreement with the fp32 graph of the same model")
+    max_abs_diff_vs_fp32: float = doc("largest |Δ probability| vs the fp32 graph")
+    verdict: str = doc("accepted or rejected (accuracy more than reject_threshold below fp32)")
+    reason: str | None = doc("why it was rejected")
+    nodes_before_fold: int | None = doc("fp32 only: nodes before folding", None)
+    ops_before_fold: dict[str, int] | None = doc("fp32 only: op counts before folding", None)
+    macs_before_fold: int | None = doc("fp32 only: MACs before folding", None)
+    fold_steps: list[str] | None = doc("fp32 only: what folding did", None)
+    parity: Parity | None = doc("fp32 only: the parity gate against PyTorch", None)
+
+
+@dataclass
+class ExportSummary(Record):
+    FILE: ClassVar[str] = EXPORT_JSON
+    STAGE: ClassVar[str] = "export"
+    VERSION_FIELD: ClassVar[str] = "export_format"
+
+    run_id: str | None = doc("the run exported")
+    kdedge_version: str = doc("kdedge that exported it")
+    created: str = doc("ISO 8601 time")
+    opset: int = doc("the requested ONNX opset")
+    exporter: str = doc("how the graphs were made")
+    versions: dict[str, str | None] = doc("torch, onnx, onnxruntime, onnxscript versions")
+    parity_tolerance: float = doc("max |Δ probability| of the parity gate")
+    reject_threshold: float = doc("accuracy drop below fp32 that rejects a variant")
+    calibration_rows: int = doc("training rows that calibrated int8-static")
+    test_rows: int = doc("rows every verdict was measured on")
+    quantize: list[str] = doc("the quantized variants asked for")
+    models: dict[str, ExportedModel] = doc("stem (student.int8) → what export wrote")
+    export_format: int = doc("format version of this file", 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# bench/<target>.json
+
+@dataclass
+class LatencyStats(Record):
+    """Timings of one graph at one batch size, microseconds per call."""
+
+    p50_us: float = doc("median")
+    p90_us: float = doc("90th percentile")
+    p95_us: float = doc("95th percentile")
+    p99_us: float = doc("99th percentile")
+    mean_us: float = doc("mean")
+    std_us: float = doc("standard deviation")
+    min_us: float = doc("fastest call")
+    max_us: float = doc("slowest call")
+    reps: int = doc("timed calls")
+    seconds: float = doc("total timed seconds")
+    p99_reliable: bool = doc("enough calls (>= 100) for p99 to mean something")
+    throughput_rows_per_s: float = doc("batch / mean latency")
+    ratio_to_floor: float | None = doc("p50 / the floor graph's p50 (models only)", None)
+
+
+@dataclass
+class OpCost(Record):
+    nodes: int = doc("nodes of this op type")
+    macs: int = doc("their MACs per sample")
+    flops: int = doc("their FLOPs per sample")
+
+
+@dataclass
+class GraphCost(Record):
+    """Static cost counted from an ONNX graph (runtime/graph_cost.py)."""
+
+    params: int = doc("parameter elements (no quantization scales, no int64 shape tensors)")
+    weight_bytes: int = doc("their bytes in the stored dtype")
+    initializer_bytes: int = doc("bytes of every initializer")
+    macs: int = doc("multiply-accumulates per sample (batch 1)")
+    flops: int = doc("2 × macs")
+    per_op: dict[str, OpCost] = doc("op type → nodes, MACs, FLOPs")
+    op_counts: dict[str, int] = doc("op type → nodes")
+    nodes: int = doc("graph nodes")
+    unknown_shapes: list[str] = doc("nodes whose MACs could not be counted")
+    params_rule: str = doc("what counts as a parameter")
+
+
+@dataclass
+class ColdStart(Record):
+    import_ms: float = doc("importing numpy + onnxruntime in a fresh process")
+    session_creation_ms: float = doc("InferenceSession() of the model")
+    first_inference_ms: float = doc("the first run at batch 1")
+
+
+@dataclass
+class Memory(Record):
+    """Peak RSS of a fresh process that loaded the model and ran every batch size."""
+
+    peak_mb: float | None = doc("VmHWM (null with error where the OS has none)", None)
+    baseline_mb: float | None = doc("VmHWM of a process that only imported onnxruntime", None)
+    increase_mb: float | None = doc("peak_mb − baseline_mb", None)
+    vmhwm_mb: float | None = doc("raw VmHWM reading", None)
+    vmrss_mb: float | None = doc("RSS at the end", None)
+    error: str | None = doc("why a reading is missing", None)
+
+
+@dataclass
+class BenchedModel(Record):
+    """One .onnx file on one machine. A file that failed has only file, bytes and error."""
+
+    file: str = doc("path relative to the benched folder (onnx/student.onnx in a run)")
+    bytes: int = doc("file size")
+    error: str | None = doc("why it could not be loaded or run", None)
+    sha256: str | None = doc("of the file measured", None)
+    matches_run_json: bool | None = doc("sha256 equals what export recorded; null without one",
+                                        None)
+    warning: str | None = doc("set when matches_run_json is false", None)
+    model: str | None = doc("teacher or student (ONNX metadata)", None)
+    variant: str | None = doc("fp32, int8, int8-static or fp16", None)
+    n_features: int | None = doc("graph inputs", None)
+    input: str | None = doc("input tensor name", None)
+    outputs: list[str] = doc("output tensor names", factory=list)
+    feature_names: list[str] | None = doc("inputs in column order (ONNX metadata)", None)
+    class_names: list[str] | None = doc("classes (ONNX metadata)", None)
+    metadata: dict[str, str] = doc("all metadata_props", factory=dict)
+    cost: GraphCost | None = doc("static cost from the graph", None)
+    cost_error: str | None = doc("why the graph could not be counted", None)
+    metrics_macs: int | None = doc("fp32: macs that metrics.json records", None)
+    macs_match_metrics: bool | None = doc("fp32: graph MACs == metrics.json macs", None)
+    cold_start: ColdStart | None = doc("fresh-process timings", None)
+    memory: Memory | None = doc("fresh-process peak memory", None)
+    latency: dict[str, LatencyStats] = doc("batch size → timings", factory=dict)
+    floor: str | None = doc("name of the floor graph it was compared with", None)
+    input_rows: str | None = doc("where the timed rows came from", None)
+
+
+@dataclass
+class Floor(Record):
+    latency: dict[str, LatencyStats] = doc("batch size → timings of the empty graph")
+
+
+@dataclass
+class RepetitionRule(Record):
+    """How many calls are timed per model and batch size."""
+
+    min_reps: int = doc("at least this many calls")
+    min_time_s: float = doc("and at least this many seconds of calls")
+    max_time_s: float = doc("at most this many seconds")
+    warmup_time_s: float = doc("untimed warm-up seconds first")
+
+
+@dataclass
+class BenchSettings(Record):
+    batch_sizes: list[int] = doc("rows per call")
+    threads: int = doc("onnxruntime intra-op threads")
+    inter_op_threads: int = doc("onnxruntime inter-op threads")
+    execution_mode: str = doc("sequential")
+    opt_level: str = doc("graph optimisation level")
+    providers: list[str] = doc("execution providers")
+    quick: bool = doc("a smoke measurement, not for quoting")
+    repetition_rule: RepetitionRule = doc("calls timed per model and batch size")
+    definitions: dict[str, str] = doc("how each measured quantity is defined")
+
+
+@dataclass
+class BenchBaseline(Record):
+    import_ms: float | None = doc("importing numpy + onnxruntime")
+    memory: Memory | None = doc("VmHWM of that process")
+    error: str | None = doc("why it failed")
+
+
+@dataclass
+class BenchSource(Record):
+    path: str = doc("the folder benched")
+    run_dir: bool = doc("it is a kdedge run directory")
+    onnx_dir: str = doc("where the .onnx files were")
+    run_id: str | None = doc("the run the models came from")
+
+
+@dataclass
+class Machine(Record):
+    arch: str = doc("platform.machine()")
+    cpu_model: str = doc("CPU or board name")
+    cores: int | None = doc("os.cpu_count()")
+    cores_usable: int | None = doc("cores this process may run on")
+    os: str = doc("platform string")
+    hostname: str = doc("node name")
+    python: str = doc("Python version")
+    kdedge: str = doc("kdedge version")
+    onnxruntime: str = doc("onnxruntime version")
+    onnx: str = doc("onnx version")
+    numpy: str = doc("numpy version")
+    providers_available: list[str] = doc("onnxruntime execution providers installed")
+    emulated: bool = doc("running under qemu user emulation (timings are not performance)")
+    emulation_evidence: str = doc("why emulated was decided")
+
+
+@dataclass
+class BenchReport(Record):
+    FILE: ClassVar[str | None] = None  # bench/<target>.json (bench_file)
+    STAGE: ClassVar[str] = "bench"
+    FORMAT: ClassVar[int] = 2
+    VERSION_FIELD: ClassVar[str] = "bench_format"
+
+    kdedge_version: str = doc("kdedge that measured")
+    target: str = doc("machine name in the file name")
+    created: str = doc("ISO 8601 start time")
+    seconds: float = doc("wall time of the bench")
+    source: BenchSource = doc("what was benched")
+    machine: Machine = doc("where")
+    settings: BenchSettings = doc("how")
+    baseline: BenchBaseline = doc("the bare-onnxruntime process memory is compared with")
+    floors: dict[str, Floor] = doc("floor graph name → its timings")
+    models: dict[str, BenchedModel] = doc("file name → measurements")
+    errors: int = doc("models that failed")
+    mismatched: int = doc("models whose sha256 differs from run.json")
+    warning: str | None = doc("set on an emulated machine", None)
+    bench_format: int = doc("format version of this file", 2)
+
+
+# Every top-level file, in the order docs/run-dir.md lists them.
+FILES: tuple[type[Record], ...] = (Manifest, Preprocessing, ModelsFile, Metrics, History,
+                                   ExportSummary, BenchReport)
+
+
+def markdown_tables() -> str:
+    """One Markdown table per record (top-level files first): field, type, default, meaning.
+
+    docs/run-dir.md embeds this text between its GENERATED markers; tests/test_contract.py fails
+    when the two differ (regenerate with `python -m kdedge.contract --write-docs`).
+    """
+    seen: list[type] = []
+
+    def visit(cls: type) -> None:
+        if cls in seen:
+            return
+        seen.append(cls)
+        for hint in typing.get_type_hints(cls).values():
+            for inner in _records_in(hint):
+                visit(inner)
+
+    for top in FILES:
+        visit(top)
+    out = []
+    for cls in seen:
+        title = cls.FILE or ("bench/<target>.json" if cls is BenchReport else cls.__name__)
+        out.append(f"### {title}" + (f" ({cls.__name__})" if cls.FILE or cls is BenchReport else ""))
+        out.append("")
+        if cls.__doc__ and not cls.__doc__.startswith(cls.__name__ + "("):
+            out += [" ".join(cls.__doc__.split()), ""]
+        out += ["| field | type | default | meaning |", "|---|---|---|---|"]
+        hints = typing.get_type_hints(cls)
+        for spec in dataclasses.fields(cls):
+            if spec.default is not dataclasses.MISSING:
+                default = f"`{spec.default!r}`"
+            elif spec.default_factory is not dataclasses.MISSING:
+                default = f"`{spec.default_factory()!r}`"
+            else:
+                default = "required"
+            meaning = spec.metadata.get("doc", "").replace("|", "\\|")
+            kind = _type_name(hints[spec.name]).replace("|", "\\|")
+            out.append(f"| `{spec.name}` | {kind} | {default} | {meaning} |")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _records_in(hint: Any) -> list[type]:
+    if dataclasses.is_dataclass(hint):
+        return [hint]
+    return [r for arg in typing.get_args(hint) for r in _records_in(arg)]
