@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             missing = sorted(METADATA_KEYS - set(meta))
             checks.check(not missing and meta["kdedge.variant"] == record["variant"],
                          f"{path.name} kdedge.* metadata", missing or "complete", "all 8 keys")
-            macs = count_graph_cost(path)["macs"]
+            macs = count_graph_cost(path).macs
             expected = run.metrics[record["model"]]["macs"]
             checks.check(macs == expected == record["macs"], f"{path.name} MACs from the graph",
                          macs, f"metrics.json {expected}")

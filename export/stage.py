@@ -194,7 +194,7 @@ def _export_fp32(run: Run, name: str, torch_model: torch.nn.Module, *,
     n_features = len(mean)
     folded = fold_model(torch_model, mean, scale)
     before = count_graph_cost(export_onnx(unfolded_module(torch_model, mean, scale),
-                                          n_features=n_features, opset=opset))
+                                          n_features=n_features, opset=opset)).to_json()
     model = export_onnx(folded_module(folded), n_features=n_features, opset=opset)
     set_metadata(model, _metadata(run, name, "fp32", model))
     x_test = _input_rows(run, name, "X_test")
@@ -221,7 +221,7 @@ def _variant_record(run: Run, variant: str, model: onnx.ModelProto) -> dict:
 def _base_record(run: Run, name: str, variant: str, model: onnx.ModelProto,
                  file_name: str) -> dict:
     interface = check_onnx(model, name=file_name)
-    cost = count_graph_cost(model)
+    cost = count_graph_cost(model).to_json()
     features = _feature_names(run, name)
     return {
         "path": f"{ONNX_DIR}/{file_name}",

@@ -224,7 +224,7 @@ def _describe(info: ModelInfo, root: Path, metrics: dict | None, recorded: dict)
                  feature_names=info.feature_names, class_names=info.class_names,
                  metadata=info.metadata, latency={})
     try:
-        entry["cost"] = count_graph_cost(info.path)
+        entry["cost"] = count_graph_cost(info.path).to_json()
     except Exception as exc:  # counting is informative; a graph we cannot count is still timed
         entry["cost"] = {"error": f"{type(exc).__name__}: {exc}"}
     reference = (metrics or {}).get(kind, {}).get("macs") if isinstance(metrics, dict) else None

@@ -20,6 +20,8 @@ import numpy as np
 import onnx
 from onnx import helper, shape_inference
 
+from kdedge.contract import GraphCost, OpCost
+
 # Matrix-product ops: (index of A, index of B) among the node inputs.
 _MATMUL_OPERANDS = {
     "MatMul": (0, 1),
@@ -50,7 +52,7 @@ PARAMS_RULE = (
 )
 
 
-def count_graph_cost(model_or_path: onnx.ModelProto | str | os.PathLike) -> dict:
+def count_graph_cost(model_or_path: onnx.ModelProto | str | os.PathLike) -> GraphCost:
     """Count parameters, weight bytes, MACs and FLOPs of an ONNX graph, per sample (batch 1).
 
     Args:
@@ -58,10 +60,7 @@ def count_graph_cost(model_or_path: onnx.ModelProto | str | os.PathLike) -> dict
             data is never read: sizes come from the tensor dims.
 
     Returns:
-        A dict with `params`, `weight_bytes`, `initializer_bytes` (all initializers), `macs`,
-        `flops` (= 2·macs), `per_op` ({op_type: {"nodes", "macs", "flops"}} for ops with MACs),
-        `op_counts` (every op type), `unknown_shapes` (nodes whose MACs could not be counted)
-        and `params_rule` (what `params` includes).
+        A `kdedge.contract.GraphCost` (its fields say what each count includes).
     """
     if isinstance(model_or_path, onnx.ModelProto):
         model = onnx.ModelProto()
@@ -95,7 +94,7 @@ def count_graph_cost(model_or_path: onnx.ModelProto | str | os.PathLike) -> dict
         params += n_elements
         weight_bytes += n_bytes
 
-    per_op: dict[str, dict] = {}
+    per_op: dict[str, OpCost] = {}
     unknown = []
     for node in graph.node:
         macs = _node_macs(node, shapes)
@@ -103,23 +102,15 @@ def count_graph_cost(model_or_path: onnx.ModelProto | str | os.PathLike) -> dict
             unknown.append(node.name or node.op_type)
             continue
         if macs or node.op_type in _GEMM_OPS or node.op_type in _MATMUL_OPERANDS:
-            entry = per_op.setdefault(node.op_type, {"nodes": 0, "macs": 0, "flops": 0})
-            entry["nodes"] += 1
-            entry["macs"] += macs
-            entry["flops"] += 2 * macs
-    total = sum(entry["macs"] for entry in per_op.values())
-    return {
-        "params": params,
-        "weight_bytes": weight_bytes,
-        "initializer_bytes": initializer_bytes,
-        "macs": total,
-        "flops": 2 * total,
-        "per_op": per_op,
-        "op_counts": dict(Counter(node.op_type for node in graph.node)),
-        "nodes": len(graph.node),
-        "unknown_shapes": unknown,
-        "params_rule": PARAMS_RULE,
-    }
+            entry = per_op.setdefault(node.op_type, OpCost(nodes=0, macs=0, flops=0))
+            entry.nodes += 1
+            entry.macs += macs
+            entry.flops += 2 * macs
+    total = sum(entry.macs for entry in per_op.values())
+    return GraphCost(params=params, weight_bytes=weight_bytes, initializer_bytes=initializer_bytes,
+                     macs=total, flops=2 * total, per_op=per_op,
+                     op_counts=dict(Counter(node.op_type for node in graph.node)),
+                     nodes=len(graph.node), unknown_shapes=unknown, params_rule=PARAMS_RULE)
 
 
 def _fix_batch_to_one(graph: onnx.GraphProto, initializers: dict) -> None:

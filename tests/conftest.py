@@ -1,14 +1,41 @@
-"""Shared fixtures: one small distill run per test session (a few seconds on 2 cores)."""
+"""Shared fixtures: real runs made once per test session through the real stages.
+
+`small_run` is a short-trained distill run on the default data; `full_run` adds a real export
+(every quantized variant) and a real quick bench to a copy of it. Tests must not modify either:
+copy first (`copy_run`).
+"""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import pytest
 
 
+def copy_run(src: Path, dst: Path) -> Path:
+    """A private copy of a session run that a test may change."""
+    shutil.copytree(src, dst)
+    return dst
+
+
 @pytest.fixture(scope="session")
-def small_run(tmp_path_factory):
-    """A short-trained distill run on the default data; tests must not modify it (copy first)."""
+def small_run(tmp_path_factory) -> Path:
+    """A short-trained distill run on the default data (a few seconds on 2 cores)."""
     from kdedge.distill import distill
 
     out = tmp_path_factory.mktemp("runs") / "small"
-    return distill(out=str(out), max_epochs=6, patience=3, quiet=True)
+    return distill(out=str(out), max_epochs=6, patience=3)
+
+
+@pytest.fixture(scope="session")
+def full_run(small_run, tmp_path_factory) -> Path:
+    """`small_run` exported (fp32 + int8, int8-static, fp16) and benched (quick, batch 1 and 32)
+    by the real stages: the artifacts every reader is tested on."""
+    from kdedge.export import export_run
+    from kdedge.runtime.bench import bench
+
+    run = copy_run(small_run, tmp_path_factory.mktemp("runs") / "full")
+    export_run(run, quantize="all")
+    bench(run, target="x86-test", batch_sizes=(1, 32), quick=True)
+    return run

@@ -16,27 +16,27 @@ TEACHER_GRAPH_PARAMS = TEACHER_MACS + 256 + 128 + 2  # weights + biases of the f
 
 def test_count_graph_cost_teacher_known_answer():
     cost = count_graph_cost(mlp_model(TEACHER_SIZES, kind="teacher"))
-    assert cost["macs"] == TEACHER_MACS == 36_352
-    assert cost["flops"] == 2 * 36_352
-    assert cost["params"] == TEACHER_GRAPH_PARAMS
-    assert cost["weight_bytes"] == 4 * TEACHER_GRAPH_PARAMS
-    assert cost["per_op"] == {"Gemm": {"nodes": 3, "macs": 36_352, "flops": 72_704}}
-    assert cost["op_counts"] == {"Gemm": 3, "Relu": 2, "Softmax": 1, "ArgMax": 1}
-    assert cost["unknown_shapes"] == []
+    assert cost.macs == TEACHER_MACS == 36_352
+    assert cost.flops == 2 * 36_352
+    assert cost.params == TEACHER_GRAPH_PARAMS
+    assert cost.weight_bytes == 4 * TEACHER_GRAPH_PARAMS
+    assert cost.to_json()["per_op"] == {"Gemm": {"nodes": 3, "macs": 36_352, "flops": 72_704}}
+    assert cost.op_counts == {"Gemm": 3, "Relu": 2, "Softmax": 1, "ArgMax": 1}
+    assert cost.unknown_shapes == []
 
 
 def test_count_graph_cost_student_known_answer():
     cost = count_graph_cost(mlp_model(STUDENT_SIZES))
-    assert cost["macs"] == 6 * 32 + 32 * 2
-    assert cost["params"] == 6 * 32 + 32 + 32 * 2 + 2
+    assert cost.macs == 6 * 32 + 32 * 2
+    assert cost.params == 6 * 32 + 32 + 32 * 2 + 2
 
 
 def test_count_graph_cost_reads_a_path_and_leaves_the_model_unchanged(tmp_path):
     model = mlp_model(TEACHER_SIZES)
     onnx.save(model, tmp_path / "teacher.onnx")
     before = model.SerializeToString()
-    assert count_graph_cost(tmp_path / "teacher.onnx")["macs"] == TEACHER_MACS
-    assert count_graph_cost(model)["macs"] == TEACHER_MACS
+    assert count_graph_cost(tmp_path / "teacher.onnx").macs == TEACHER_MACS
+    assert count_graph_cost(model).macs == TEACHER_MACS
     assert model.SerializeToString() == before  # batch dim still symbolic
 
 
@@ -45,21 +45,21 @@ def test_count_graph_cost_int8_variants_count_the_fp32_macs(tmp_path, variant, o
     onnx.save(mlp_model(TEACHER_SIZES), tmp_path / "teacher.onnx")
     path = quantize_variants(tmp_path / "teacher.onnx", n_features=13)[variant]
     cost = count_graph_cost(path)
-    assert cost["macs"] == TEACHER_MACS
+    assert cost.macs == TEACHER_MACS
     # scales and zero points are not parameters: same count as the fp32 graph
-    assert cost["params"] == TEACHER_GRAPH_PARAMS
+    assert cost.params == TEACHER_GRAPH_PARAMS
     if op:
-        assert cost["per_op"][op]["macs"] == TEACHER_MACS
+        assert cost.per_op[op]["macs"] == TEACHER_MACS
     else:  # QDQ: the Gemm between DequantizeLinear nodes, counted once
-        assert "DequantizeLinear" in cost["op_counts"]
-        assert sum(e["nodes"] for e in cost["per_op"].values()) == 3
+        assert "DequantizeLinear" in cost.op_counts
+        assert sum(e["nodes"] for e in cost.per_op.values()) == 3
 
 
 def test_count_graph_cost_fp16_counts_the_same_macs_in_half_the_bytes():
     cost = count_graph_cost(mlp_model(TEACHER_SIZES, fp16=True))
-    assert cost["macs"] == TEACHER_MACS
-    assert cost["weight_bytes"] == 2 * TEACHER_GRAPH_PARAMS
-    assert cost["op_counts"]["Cast"] == 2
+    assert cost.macs == TEACHER_MACS
+    assert cost.weight_bytes == 2 * TEACHER_GRAPH_PARAMS
+    assert cost.op_counts["Cast"] == 2
 
 
 def _graph(nodes, inputs, outputs, inits):
@@ -76,9 +76,9 @@ def test_count_graph_cost_matmul_add_and_batched_matmul():
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4, 5])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4, 6])], [w, b])
     cost = count_graph_cost(model)
-    assert cost["macs"] == 4 * 5 * 6  # per sample: 4 rows of 5→6
-    assert cost["per_op"] == {"MatMul": {"nodes": 1, "macs": 120, "flops": 240}}
-    assert cost["params"] == 36
+    assert cost.macs == 4 * 5 * 6  # per sample: 4 rows of 5→6
+    assert cost.per_op == {"MatMul": {"nodes": 1, "macs": 120, "flops": 240}}
+    assert cost.params == 36
 
 
 def test_count_graph_cost_conv_known_answer():
@@ -86,7 +86,7 @@ def test_count_graph_cost_conv_known_answer():
     model = _graph([helper.make_node("Conv", ["x", "W"], ["y"], pads=[1, 1, 1, 1])],
                    [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 8, 8])],
                    [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
-    assert count_graph_cost(model)["macs"] == (4 * 8 * 8) * (3 * 3 * 3)
+    assert count_graph_cost(model).macs == (4 * 8 * 8) * (3 * 3 * 3)
 
 
 def test_count_graph_cost_excludes_int64_shape_tensors():
@@ -95,4 +95,4 @@ def test_count_graph_cost_excludes_int64_shape_tensors():
                    [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 2, 3])],
                    [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 6])], [shape])
     cost = count_graph_cost(model)
-    assert (cost["params"], cost["macs"], cost["initializer_bytes"]) == (0, 0, 16)
+    assert (cost.params, cost.macs, cost.initializer_bytes) == (0, 0, 16)
