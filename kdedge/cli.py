@@ -6,12 +6,14 @@ Each method imports its stage lazily, so `kdedge --help` and `kdedge bench` neve
 from __future__ import annotations
 
 import difflib
+import importlib
 import inspect
 import sys
 
 import fire
 
 from kdedge.log import configure as configure_logging
+from kdedge.params import TextList, from_cli
 from kdedge.rundir import KdedgeError
 
 
@@ -41,15 +43,7 @@ class KdedgeCLI:
             temperature: KD temperature T.
             alpha: weight of the hard-label cross-entropy (1 - alpha on the soft KD term).
         """
-        from kdedge.distill import distill
-
-        configure_logging(quiet=quiet)
-        return str(distill(data=data, target=target, features=features, out=out, force=force,
-                           seed=seed, test_size=test_size, val_size=val_size,
-                           teacher_hidden=_ints(teacher_hidden, "teacher_hidden"), rank=rank,
-                           student_hidden=_ints(student_hidden, "student_hidden"),
-                           temperature=temperature, alpha=alpha, max_epochs=max_epochs,
-                           patience=patience, batch_size=batch_size, lr=lr))
+        return _stage("kdedge.distill", "distill", quiet, locals())
 
     def export(self, run_dir: str, quantize: str | bool | None = None, force: bool = False,
                quiet: bool = False) -> str:
@@ -60,9 +54,7 @@ class KdedgeCLI:
             quantize: int8, int8-static, fp16 or all (`--quantize` alone means int8).
             force: replace an existing RUN_DIR/onnx/.
         """
-        from kdedge.export import export_run
-
-        return str(export_run(run_dir, quantize=quantize, force=force, quiet=quiet))
+        return _stage("kdedge.export.stage", "export_run", quiet, locals())
 
     def bench(self, path: str, target: str | None = None, batch_sizes: tuple = (1, 32, 1024),
               threads: int = 1, opt_level: str = "all", out: str | None = None,
@@ -82,12 +74,7 @@ class KdedgeCLI:
             min_reps: timed calls per model and batch size, at least.
             max_time: seconds of timed calls per model and batch size, at most.
         """
-        from kdedge.runtime.bench import bench
-
-        return str(bench(path, target=target, batch_sizes=_ints(batch_sizes, "batch_sizes"),
-                         threads=threads, opt_level=opt_level, out=out, force=force,
-                         quick=quick, min_time=min_time, min_reps=min_reps, max_time=max_time,
-                         quiet=quiet))
+        return _stage("kdedge.runtime.bench", "bench", quiet, locals())
 
     def report(self, run_dir: str, lang: str = "zh", bench: str | tuple | None = None,
                quiet: bool = False) -> str:
@@ -97,10 +84,8 @@ class KdedgeCLI:
             lang: zh (default, as the seed report) or en.
             bench: extra bench JSON files from other devices (repeat --bench FILE, or FILE,FILE).
         """
-        from kdedge.report import make_report
-
-        extra = [bench] if isinstance(bench, str) else list(bench or [])
-        return str(make_report(run_dir, lang=lang, bench_files=extra, quiet=quiet))
+        values = dict(run_dir=run_dir, lang=lang, bench_files=TextList().from_cli(bench or []))
+        return _stage("kdedge.report.make", "make_report", quiet, values)
 
     def run(self, data: str | None = None, target: str | None = None, features: int | None = None,
             out: str | None = None, force: bool = False, seed: int = 0, lang: str = "zh",
@@ -112,20 +97,16 @@ class KdedgeCLI:
             max_epochs: training epochs cap (early stopping usually ends sooner).
             quick: a short smoke bench whose timings are not for quoting.
         """
-        from kdedge.pipeline import run_all
-
-        configure_logging(quiet=quiet)
-        return str(run_all(data=data, target=target, features=features, out=out, force=force,
-                           seed=seed, lang=lang, max_epochs=max_epochs, quick=quick, quiet=quiet))
+        return _stage("kdedge.pipeline", "run_all", quiet, locals())
 
 
-def _ints(value, name: str) -> list[int]:
-    """Fire gives `1,32` as a tuple and `8` as an int; accept both, refuse anything else."""
-    values = value if isinstance(value, (list, tuple)) else [value]
-    if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
-                             for v in values):
-        raise KdedgeError(f"--{name} takes positive whole numbers, e.g. --{name}=1,32; got {value!r}")
-    return list(values)
+def _stage(module: str, function: str, quiet: bool, values: dict) -> str:
+    """The CLI boundary, the same for every command: configure progress logging, turn fire's
+    parsed values into the stage's types (its PARAMETERS), call the stage, return its path."""
+    stage = importlib.import_module(module)  # lazily: `kdedge --help` imports no torch
+    configure_logging(quiet=quiet)
+    values = {k: v for k, v in values.items() if k not in ("self", "quiet")}
+    return str(getattr(stage, function)(**from_cli(getattr(stage, "PARAMETERS", {}), values)))
 
 
 def _join_repeated(argv: list[str], flag: str = "--bench") -> list[str]:

@@ -1,4 +1,3 @@
-import json
 import shutil
 import subprocess
 import sys
@@ -6,14 +5,18 @@ from pathlib import Path
 
 import pytest
 
+from kdedge import contract
 from kdedge.cli import main
+from kdedge.contract import BenchReport, Metrics, read_record, write_record
 
 
 def test_main_distill_in_process(tmp_path):
     main(["distill", "--data", "iris", "--features", "2", "--out", str(tmp_path / "r"),
-          "--max_epochs", "3", "--quiet"])
-    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
-    assert metrics["selected_features"] and len(metrics["selected_features"]) == 2
+          "--max_epochs", "3", "--student_hidden", "8,4", "--quiet"])
+    metrics = read_record(Metrics, tmp_path / "r" / contract.METRICS_JSON)
+    assert len(metrics.selected_features) == 2
+    models = read_record(contract.ModelsFile, tmp_path / "r" / contract.MODELS_JSON)
+    assert models.student.hidden == [8, 4]  # fire's tuple (8, 4) became the list the stage takes
 
 
 def test_main_bad_input_exits_2_with_message(tmp_path, capsys):
@@ -25,9 +28,10 @@ def test_main_bad_input_exits_2_with_message(tmp_path, capsys):
 
 
 def test_main_rejects_bad_hidden_sizes(tmp_path, capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_info:
         main(["distill", "--student_hidden", "abc", "--out", str(tmp_path / "r")])
-    assert "--student_hidden takes positive whole numbers" in capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert "--student_hidden must be whole numbers >= 1" in capsys.readouterr().err
 
 
 def test_help_does_not_import_torch():
@@ -58,15 +62,18 @@ def test_join_repeated_bench_flags():
     assert _join_repeated(["report", "RUN"]) == ["report", "RUN"]
 
 
-def test_main_report_merges_repeated_bench_files(small_run, tmp_path, capsys):
-    run = tmp_path / "run"
-    shutil.copytree(small_run, run)
-    bench_a, bench_b = tmp_path / "a.json", tmp_path / "b.json"
-    bench_a.write_text("{not json")
-    bench_b.write_text("{}")
-    with pytest.raises(SystemExit):
-        main(["report", str(run), "--bench", str(bench_a), "--bench", str(bench_b), "--quiet"])
-    assert "a.json" in capsys.readouterr().err  # the first --bench was not dropped
+def test_main_report_merges_repeated_bench_files(full_run, tmp_path):
+    """Two --bench flags: both extra machines appear in the report (fire alone keeps the last)."""
+    run = shutil.copytree(full_run, tmp_path / "run")
+    measured = read_record(BenchReport, run / contract.bench_file("x86-test"))
+    extras = []
+    for target in ("board-a", "board-b"):
+        measured.target = target
+        extras.append(write_record(tmp_path / f"{target}.json", measured))
+    main(["report", str(run), "--lang", "en", "--bench", str(extras[0]), "--bench",
+          str(extras[1]), "--quiet"])
+    report = (run / contract.REPORT_MD).read_text(encoding="utf-8")
+    assert "board-a" in report and "board-b" in report and "x86-test" in report
 
 
 def test_main_unknown_flag_refused_before_any_work(tmp_path, capsys):
@@ -93,5 +100,22 @@ def test_main_bad_numbers_are_clear_errors(tmp_path, capsys, flag, value, messag
 
 def test_main_default_features_fit_small_data(tmp_path):
     main(["distill", "--data", "iris", "--out", str(tmp_path / "r"), "--max_epochs", "2", "--quiet"])
-    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
-    assert metrics["student"]["n_features"] == 4  # iris has 4 < 6 columns: the student reads all
+    metrics = read_record(Metrics, tmp_path / "r" / contract.METRICS_JSON)
+    assert metrics.student.n_features == 4  # iris has 4 < 6 columns: the student reads all
+
+
+def test_main_quiet_prints_no_progress_but_progress_by_default(tmp_path, capsys):
+    main(["distill", "--data", "iris", "--out", str(tmp_path / "a"), "--max_epochs", "2", "--quiet"])
+    assert "[distill]" not in capsys.readouterr().err
+    main(["distill", "--data", "iris", "--out", str(tmp_path / "b"), "--max_epochs", "2"])
+    err = capsys.readouterr().err
+    assert "[distill] [1/3] teacher on 4 features" in err and "[distill] wrote" in err
+
+
+def test_main_numeric_target_name_stays_text(tmp_path, capsys):
+    """fire parses `--target 8` as the int 8; a column name is text at the CLI boundary."""
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,8\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40)))
+    main(["distill", "--data", str(data), "--target", "8", "--out", str(tmp_path / "r"),
+          "--max_epochs", "2", "--quiet"])
+    assert read_record(Metrics, tmp_path / "r" / contract.METRICS_JSON).data.target == "8"
