@@ -2,55 +2,50 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
+from kdedge.log import get_logger
+from kdedge.params import Flag, OneOf, Optional, Text, Whole, check_params
+from kdedge.report.text import LANGS
 
-def _stage(number: int, name: str, quiet: bool) -> float:
-    if not quiet:
-        print(f"== stage {number}/4: {name}", file=sys.stderr, flush=True)
-    return time.perf_counter()
-
-
-def _done(started: float, quiet: bool) -> None:
-    if not quiet:
-        print(f"   done in {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
+PARAMETERS = {"data": Optional(Text()), "target": Optional(Text()), "features": Optional(Whole(1)),
+              "out": Optional(Text()), "force": Flag(), "seed": Whole(0), "lang": OneOf(LANGS),
+              "max_epochs": Whole(1), "quick": Flag()}
+_log = get_logger()
 
 
 def run_all(*, data: str | None = None, target: str | None = None, features: int | None = None,
             out: str | None = None, force: bool = False, seed: int = 0, lang: str = "zh",
-            max_epochs: int = 150, quick: bool = False, quiet: bool = False) -> Path:
+            max_epochs: int = 150, quick: bool = False) -> Path:
     """Run every stage with default settings; returns the run directory.
 
     Args:
         max_epochs: training epochs cap of teacher and students (early stopping ends sooner).
         quick: a short smoke bench whose timings are not for quoting.
     """
+    check_params(PARAMETERS, locals())  # before minutes of training, not after
     from kdedge.distill import distill
     from kdedge.export import export_run
     from kdedge.report import make_report
     from kdedge.runtime.bench import bench
 
-    if lang not in ("zh", "en"):  # checked before hours of work, not after
-        from kdedge.rundir import KdedgeError
-
-        raise KdedgeError(f"--lang must be zh or en, got {lang!r}")
     started = time.perf_counter()
-    t = _stage(1, "distill (teacher, ranking, students)", quiet)
-    run_dir = distill(data=data, target=target, features=features, out=out, force=force,
-                      seed=seed, max_epochs=max_epochs)
-    _done(t, quiet)
-    t = _stage(2, "export to ONNX + quantize (int8, int8-static, fp16)", quiet)
-    export_run(run_dir, quantize="all", quiet=quiet)
-    _done(t, quiet)
-    t = _stage(3, "bench under onnxruntime", quiet)
-    bench(run_dir, quick=quick, quiet=quiet)
-    _done(t, quiet)
-    t = _stage(4, f"report ({lang})", quiet)
-    report = make_report(run_dir, lang=lang, quiet=quiet)
-    _done(t, quiet)
-    if not quiet:
-        print(f"kdedge run finished in {time.perf_counter() - started:.1f}s: {report}",
-              file=sys.stderr, flush=True)
+    stages = (
+        ("distill (teacher, ranking, students)",
+         lambda _: distill(data=data, target=target, features=features, out=out, force=force,
+                           seed=seed, max_epochs=max_epochs)),
+        ("export to ONNX + quantize (int8, int8-static, fp16)",
+         lambda run: export_run(run, quantize="all")),
+        ("bench under onnxruntime", lambda run: bench(run, quick=quick)),
+        (f"report ({lang})", lambda run: make_report(run, lang=lang)),
+    )
+    run_dir = None
+    for number, (name, stage) in enumerate(stages, start=1):
+        _log.info(f"== stage {number}/{len(stages)}: {name}")
+        clock = time.perf_counter()
+        result = stage(run_dir)
+        run_dir = run_dir or result
+        _log.info(f"   done in {time.perf_counter() - clock:.1f}s")
+    _log.info(f"kdedge run finished in {time.perf_counter() - started:.1f}s: {run_dir}")
     return run_dir

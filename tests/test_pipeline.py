@@ -1,9 +1,9 @@
-import json
-
 import pytest
 
+from kdedge import contract
 from kdedge.cli import main
-from kdedge.rundir import KdedgeError, sha256_file
+from kdedge.contract import ExportSummary, read_record
+from kdedge.rundir import KdedgeError, read_manifest, sha256_file
 
 
 def test_main_run_produces_every_stage_with_progress(tmp_path, capsys):
@@ -13,13 +13,13 @@ def test_main_run_produces_every_stage_with_progress(tmp_path, capsys):
     err = capsys.readouterr().err
     for number in range(1, 5):
         assert f"== stage {number}/4" in err
-    manifest = json.loads((out / "run.json").read_text())
-    assert set(manifest["stages"]) == {"distill", "export", "bench", "report"}
-    for name, digest in manifest["artifacts"].items():
+    manifest = read_manifest(out)
+    assert set(manifest.stages) == {"distill", "export", "bench", "report"}
+    for name, digest in manifest.artifacts.items():
         assert sha256_file(out / name) == digest, name
-    export = json.loads((out / "export.json").read_text())
-    assert set(export["models"]) == {"teacher", "student", "student.int8", "student.int8-static",
-                                     "student.fp16"}
+    export = read_record(ExportSummary, out / contract.EXPORT_JSON)
+    assert set(export.models) == {"teacher", "student", "student.int8", "student.int8-static",
+                                  "student.fp16"}
     assert len(list((out / "bench").glob("*.json"))) == 1
     assert "## 8. Conclusions" in (out / "report.md").read_text()
     assert len(list((out / "plots").glob("*.png"))) == 15
@@ -28,6 +28,6 @@ def test_main_run_produces_every_stage_with_progress(tmp_path, capsys):
 def test_run_all_refuses_bad_lang_before_training(tmp_path):
     from kdedge.pipeline import run_all
 
-    with pytest.raises(KdedgeError, match="--lang must be zh or en"):
+    with pytest.raises(KdedgeError, match="--lang must be one of zh, en"):
         run_all(out=str(tmp_path / "r"), lang="fr")
     assert not (tmp_path / "r").exists()
