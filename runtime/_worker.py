@@ -2,7 +2,8 @@
 
 Run as a script (`python _worker.py '<json>'`), never imported: it uses only the standard library,
 numpy and onnxruntime, so a native crash while loading a model kills this process, not the bench.
-Prints one JSON line. Modes:
+Prints one JSON line (import_ms, session_creation_ms and first_inference_ms are the fields of
+`kdedge.contract.ColdStart`, memory those of `Memory`). Modes:
   baseline  import numpy + onnxruntime, report memory (what every model's increase is relative to)
   model     also create the session (timed like onnxruntime_perf_test's "Session creation time
             cost"), run batch 1 once ("First inference time cost"), then run every batch size a
@@ -22,6 +23,9 @@ _IMPORT_MS = (time.perf_counter() - _T0) * 1e3
 
 def _memory() -> dict:
     """VmHWM (peak RSS) and VmRSS of this process from /proc/self/status, in MB.
+
+    The keys are fields of `kdedge.contract.Memory` (the bench parses them with it; this script
+    imports nothing of kdedge, so the baseline process holds only numpy and onnxruntime).
 
     VmHWM belongs to the address space created by exec, so it is this model's peak alone. There is
     deliberately no fallback to `getrusage().ru_maxrss`: it survives fork/exec on Linux, so a child

@@ -3,12 +3,14 @@
 Per model: its sha256 against the one `kdedge export` recorded in run.json, static cost from the
 graph (`graph_cost`), cold start and peak memory in a fresh subprocess (`_worker.py`), then latency
 at each batch size, interleaved with the other models and with the floor graph (`floor`) so every
-model's p50 is also given as a ratio to the bare call overhead. Imports only numpy, onnx,
-onnxruntime and the standard library (runs on the device).
+model's p50 is also given as a ratio to the bare call overhead. The JSON is a
+`kdedge.contract.BenchReport`. Imports only numpy, onnx, onnxruntime and the standard library
+(runs on the device).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -16,30 +18,80 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import onnxruntime as ort
 
 import kdedge
-from kdedge.rundir import KdedgeError, now_iso, read_json, sha256_file, update_manifest, write_json_atomic
+from kdedge.contract import (METRICS_JSON, MODEL_NAMES, RUN_JSON, BenchBaseline, BenchedModel,
+                             BenchReport, BenchSettings, BenchSource, ColdStart, Floor, GraphCost,
+                             Machine, Manifest, Memory, Metrics, OnnxMetadata, RepetitionRule,
+                             bench_file, read_record, write_record)
+from kdedge.log import get_logger
+from kdedge.params import Flag, OneOf, Optional, Real, Text, Whole, WholeList, check_params
+from kdedge.rundir import KdedgeError, now_iso, read_manifest, sha256_file, update_manifest
 from kdedge.runtime.floor import build_floor_model, floor_key
 from kdedge.runtime.graph_cost import count_graph_cost
-from kdedge.runtime.latency import measure_interleaved
+from kdedge.runtime.latency import BLOCK_TIME_S, measure_interleaved
 from kdedge.runtime.machine import default_target, describe_machine
 from kdedge.runtime.models import (OPT_LEVELS, ModelInfo, load_rows, model_rows, read_model_info,
                                    resolve_models, session_options, tile_rows)
 
-BENCH_FORMAT = 1
-# Repetition rule: (min_reps, min_time s, max_time s, warmup_time s), per model per batch size.
-DEFAULT_RULE = (200, 0.4, 2.0, 0.05)
-QUICK_RULE = (20, 0.01, 0.1, 0.002)
+_log = get_logger("bench")
 _WORKER = Path(__file__).with_name("_worker.py")
 
+# Calls timed per model and batch size: the default, and a tiny one for tests and smoke runs.
+DEFAULT_RULE = RepetitionRule(min_reps=200, min_time_s=0.4, max_time_s=2.0, warmup_time_s=0.05)
+QUICK_RULE = RepetitionRule(min_reps=20, min_time_s=0.01, max_time_s=0.1, warmup_time_s=0.002)
+PROVIDERS = ["CPUExecutionProvider"]
+# How each measured quantity is defined (BenchSettings.definitions; the rule's text is added).
+DEFINITIONS = {
+    "timer": "time.perf_counter_ns around session.run(None, feed) from Python, gc paused",
+    "throughput": "rows/s = batch / mean latency",
+    "ratio_to_floor": "model p50 / floor p50 at the same batch size, same interleaved run",
+    "cold_start": "fresh subprocess per model: InferenceSession() time, then first run at batch 1",
+    "memory": "fresh subprocess per model: peak RSS = VmHWM from /proc/self/status after creating "
+              "the session and running every batch size (null with memory.error where there is no "
+              "VmHWM); increase = peak - baseline subprocess that only imported numpy and onnxruntime",
+    "cost": "counted from the ONNX graph per sample (kdedge.runtime.graph_cost); null with "
+            "cost_error when the graph cannot be counted",
+    "macs_match_metrics": "fp32 models: graph MACs == the model's macs in metrics.json",
+    "matches_run_json": "model sha256 == run.json artifacts['onnx/<file>'] recorded by kdedge "
+                        "export; null when run.json lists none",
+}
+EMULATED_WARNING = "emulated run: timings measure the qemu translator, not an ARM CPU"
 
-def bench(path: str | os.PathLike, *, target: str | None = None, batch_sizes=(1, 32, 1024),
-          threads: int = 1, opt_level: str = "all", out: str | os.PathLike | None = None,
-          force: bool = False, quiet: bool = False, quick: bool = False,
-          min_time: float | None = None, min_reps: int | None = None, max_time: float | None = None,
-          worker_timeout: float = 300.0) -> Path:
-    """Benchmark every .onnx model in `path` and write the bench JSON.
+
+@dataclasses.dataclass(frozen=True)
+class FileName(Text):
+    """A name usable as a file name: no `/`, not hidden."""
+
+    def accepts(self, value) -> bool:
+        return super().accepts(value) and "/" not in value and not value.startswith(".")
+
+    def describe(self) -> str:
+        return "a usable file name (no '/', not starting with '.'), e.g. raspberry-pi-5"
+
+
+PARAMETERS = {
+    "target": Optional(FileName()),
+    "batch_sizes": WholeList(1),
+    "threads": Whole(1),
+    "opt_level": OneOf(tuple(OPT_LEVELS)),
+    "force": Flag(),
+    "quick": Flag(),
+    "min_time": Optional(Real(0, closed="neither")),
+    "min_reps": Optional(Whole(1)),
+    "max_time": Optional(Real(0, closed="neither")),
+    "worker_timeout": Real(0, closed="neither"),
+}
+
+
+def bench(path: str | os.PathLike, *, target: str | None = None,
+          batch_sizes: list[int] | tuple[int, ...] = (1, 32, 1024), threads: int = 1, opt_level: str = "all",
+          out: str | os.PathLike | None = None, force: bool = False, quick: bool = False,
+          min_time: float | None = None, min_reps: int | None = None,
+          max_time: float | None = None, worker_timeout: float = 300.0) -> Path:
+    """Benchmark every .onnx model in `path` and write the bench JSON (a `BenchReport`).
 
     Args:
         path: A run directory (models in RUN/onnx/) or a bare folder of .onnx files.
@@ -49,8 +101,7 @@ def bench(path: str | os.PathLike, *, target: str | None = None, batch_sizes=(1,
         opt_level: Graph optimisation level: disable, basic, extended or all.
         out: Output .json file, or a folder for `<target>.json`; default PATH/bench/<target>.json.
         force: Replace an existing bench JSON.
-        quiet: No progress lines on stderr.
-        quick: Tiny repetition rule for tests and smoke runs (numbers are then not reliable).
+        quick: QUICK_RULE instead of DEFAULT_RULE (numbers are then not reliable).
         min_time: Seconds of timed calls per model per batch size, at least (overrides the rule).
         min_reps: Timed calls per model per batch size, at least (overrides the rule).
         max_time: Seconds of timed calls per model per batch size, at most (overrides the rule).
@@ -59,179 +110,166 @@ def bench(path: str | os.PathLike, *, target: str | None = None, batch_sizes=(1,
     Returns:
         The path of the JSON written.
     """
-    batch_sizes = _check_batch_sizes(batch_sizes)
-    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
-        raise KdedgeError(f"threads must be a positive integer, got {threads!r}")
-    if opt_level not in OPT_LEVELS:
-        raise KdedgeError(f"opt_level must be one of {sorted(OPT_LEVELS)}, got {opt_level!r}")
-    rule = list(QUICK_RULE if quick else DEFAULT_RULE)
-    for i, value in ((0, min_reps), (1, min_time), (2, max_time)):
-        if value is not None:
-            if value <= 0:
-                raise KdedgeError(f"min_reps/min_time/max_time must be > 0, got {value!r}")
-            rule[i] = value
-    rule[2] = max(rule[2], rule[1])
+    batch_sizes = list(batch_sizes) if isinstance(batch_sizes, tuple) else batch_sizes
+    check_params(PARAMETERS, locals())
     onnx_dir, root, is_run = resolve_models(path)
     target = target or default_target()
-    if not target or "/" in target or target.startswith("."):
-        raise KdedgeError(f"target {target!r} is not a usable file name; pass e.g. --target=raspberry-pi-5")
-    out_path = _output_path(out, root, target)
-    if out_path.exists() and not force:
-        raise KdedgeError(f"{out_path} already exists; pass --force to replace it, or --target=NAME to keep both")
-
+    out_path = _output_path(out, root, target, force=force)
     started, clock = now_iso(), time.perf_counter()
-    say = (lambda msg: None) if quiet else (lambda msg: print(f"[bench] {msg}", file=sys.stderr, flush=True))
     machine = describe_machine()
-    say(f"{machine['arch']} {machine['cpu_model']} → {out_path}"
-        + ("  (EMULATED: timings are the translator's, not this CPU's)" if machine["emulated"] else ""))
-    rows = load_rows(root)
-    metrics = read_json(root / "metrics.json") if (root / "metrics.json").is_file() else None
+    _log.info(f"{machine.arch} {machine.cpu_model} → {out_path}"
+              + ("  (EMULATED: timings are the translator's, not this CPU's)" if machine.emulated else ""))
+    manifest = read_manifest(root) if (root / RUN_JSON).is_file() else None
+    settings = build_settings(batch_sizes=batch_sizes, threads=threads, opt_level=opt_level, quick=quick,
+                              rule=repetition_rule(quick=quick, min_reps=min_reps, min_time=min_time,
+                                                   max_time=max_time))
     infos = [read_model_info(p) for p in sorted(onnx_dir.glob("*.onnx"))]
-    recorded = _recorded_sha256(root) if is_run else {}
-    models = {info.name: _describe(info, root, metrics, recorded) for info in infos}
-    for entry in models.values():
-        if entry.get("matches_run_json") is False:  # printed even when quiet: never measure a swap silently
-            print(f"[bench] WARNING {entry['warning']}", file=sys.stderr, flush=True)
-
-    spec = {"threads": threads, "opt_level_attr": OPT_LEVELS[opt_level], "batch_sizes": list(batch_sizes)}
-    baseline = _run_worker({"mode": "baseline"}, timeout=worker_timeout)
-    for info in infos:
-        if info.error is None:
-            cold = _run_worker(dict(spec, mode="model", path=str(info.path), input_name=info.input_name,
-                                    n_features=info.n_features), timeout=worker_timeout)
-            if "error" in cold:
-                info.error = f"{info.path}: onnxruntime cannot run it ({cold['error']}); re-export it"
-            else:
-                models[info.name]["cold_start"] = {k: cold[k] for k in
-                                                   ("import_ms", "session_creation_ms", "first_inference_ms")}
-                memory = models[info.name]["memory"] = _model_memory(cold, baseline)
-                peak_text = (f"peak {memory['peak_mb']:.1f} MB (+{memory['increase_mb']:.1f})"
-                             if memory["increase_mb"] is not None else f"peak unknown: {memory['error']}")
-                say(f"{info.name}: session {cold['session_creation_ms']:.1f} ms, first run "
-                    f"{cold['first_inference_ms']:.2f} ms, {peak_text}")
-        if info.error is not None:
-            models[info.name] = {"file": models[info.name]["file"], "error": info.error}
-            say(f"ERROR {info.error}")
-
-    calls_for, floor_of, sources = _build_sessions(infos, rows, threads=threads, opt_level=opt_level,
-                                                   models=models, say=say)
-    floors = {name: {"latency": {}} for name in set(floor_of.values())}
-    for batch in batch_sizes:
-        say(f"batch {batch}: timing {len(calls_for(batch))} graphs interleaved")
-        stats = measure_interleaved(calls_for(batch), min_reps=rule[0], min_time=rule[1],
-                                    max_time=rule[2], warmup_time=rule[3])
-        for name, floor in floor_of.items():
-            entry = dict(stats[name], throughput_rows_per_s=round(batch / stats[name]["mean_us"] * 1e6, 1),
-                         ratio_to_floor=round(stats[name]["p50_us"] / stats[floor]["p50_us"], 3))
-            models[name]["latency"][str(batch)] = entry
-            say(f"  {name:<28} p50 {entry['p50_us']:>10.1f} us  p99 {entry['p99_us']:>10.1f} us  "
-                f"{entry['ratio_to_floor']:>6.2f}x floor  {entry['throughput_rows_per_s']:>12.0f} rows/s")
-        for floor in floors:
-            floors[floor]["latency"][str(batch)] = dict(
-                stats[floor], throughput_rows_per_s=round(batch / stats[floor]["mean_us"] * 1e6, 1))
-    for name, floor in floor_of.items():
-        models[name].update(floor=floor, input_rows=sources[name])
-
-    report = {
-        "bench_format": BENCH_FORMAT, "kdedge_version": kdedge.__version__, "target": target,
-        "created": started, "seconds": round(time.perf_counter() - clock, 2),
-        "source": {"path": str(Path(path).resolve()), "run_dir": is_run, "onnx_dir": str(onnx_dir.resolve()),
-                   "run_id": _run_id(root, infos)},
-        "machine": machine,
-        "settings": {
-            "batch_sizes": list(batch_sizes), "threads": threads, "inter_op_threads": threads,
-            "execution_mode": "sequential", "opt_level": opt_level, "providers": ["CPUExecutionProvider"],
-            "quick": quick,
-            "repetition_rule": {"min_reps": rule[0], "min_time_s": rule[1], "max_time_s": rule[2],
-                                "warmup_time_s": rule[3], "text": _rule_text(rule)},
-            "timer": "time.perf_counter_ns around session.run(None, feed) from Python, gc paused",
-            "throughput": "rows/s = batch / mean latency",
-            "ratio_to_floor": "model p50 / floor p50 at the same batch size, same interleaved run",
-            "cold_start": "fresh subprocess per model: InferenceSession() time, then first run at batch 1",
-            "memory": "fresh subprocess per model: peak RSS = VmHWM from /proc/self/status after "
-                      "creating the session and running every batch size (null with memory.error where "
-                      "there is no VmHWM); increase = peak - baseline subprocess that only imported "
-                      "numpy and onnxruntime",
-            "matches_run_json": "model sha256 == run.json artifacts['onnx/<file>'] recorded by kdedge "
-                                "export; null when run.json lists none",
-        },
-        "baseline": {"import_ms": baseline.get("import_ms"), "memory": baseline.get("memory"),
-                     "error": baseline.get("error")},
-        "floors": floors,
-        "models": models,
-        "errors": sum(1 for m in models.values() if "error" in m),
-        "mismatched": sum(1 for m in models.values() if m.get("matches_run_json") is False),
-    }
-    if machine["emulated"]:
-        report["warning"] = "emulated run: timings measure the qemu translator, not an ARM CPU"
-    report["seconds"] = round(time.perf_counter() - clock, 2)
-    write_json_atomic(out_path, report)
-    say(f"wrote {out_path} in {report['seconds']:.1f} s ({report['errors']} model error(s))")
-    if report["mismatched"]:
-        print(f"[bench] WARNING {report['mismatched']} model(s) differ from what `kdedge export` recorded in "
-              f"run.json (matches_run_json false in {out_path}); re-export before trusting their numbers",
-              file=sys.stderr, flush=True)
-    if is_run and (root / "run.json").is_file() and out_path.resolve().is_relative_to(root.resolve()):
+    models = describe_models(infos, root, recorded=manifest.artifacts if is_run and manifest else {})
+    baseline = measure_cold_starts(infos, models, settings, timeout=worker_timeout)
+    floors = measure_latency(infos, models, load_rows(root), settings)
+    source = BenchSource(path=str(Path(path).resolve()), run_dir=is_run, onnx_dir=str(onnx_dir.resolve()),
+                         run_id=_run_id(infos, manifest))
+    report = build_report(target=target, created=started, seconds=round(time.perf_counter() - clock, 2),
+                          source=source, machine=machine, settings=settings, baseline=baseline,
+                          floors=floors, models=models)
+    write_record(out_path, report)
+    _log_summary(report, out_path)
+    if manifest is not None and is_run and out_path.resolve().is_relative_to(root.resolve()):
         update_manifest(root, stage="bench", files=[out_path.resolve().relative_to(root.resolve()).as_posix()],
-                        info={"target": target, "seconds": report["seconds"]})
+                        info={"target": target, "seconds": report.seconds})
     return out_path
 
 
-def _check_batch_sizes(batch_sizes) -> tuple[int, ...]:
-    if isinstance(batch_sizes, (int, str)) and not isinstance(batch_sizes, bool):
-        batch_sizes = [batch_sizes]
-    try:
-        sizes = tuple(int(b) for b in batch_sizes)
-    except (TypeError, ValueError):
-        raise KdedgeError(f"batch_sizes must be positive integers, e.g. --batch_sizes=1,32,1024; got {batch_sizes!r}")
-    if not sizes or min(sizes) < 1:
-        raise KdedgeError(f"batch_sizes must be positive integers, e.g. --batch_sizes=1,32,1024; got {batch_sizes!r}")
-    return sizes
-
-
-def _output_path(out, root: Path, target: str) -> Path:
+def _output_path(out: str | os.PathLike | None, root: Path, target: str, *, force: bool) -> Path:
+    """Where the JSON goes; refuses to replace an existing one without `force`."""
     if out is None:
-        return root / "bench" / f"{target}.json"
-    out = Path(out)
-    return out if out.suffix == ".json" else out / f"{target}.json"
+        path = root / bench_file(target)
+    else:
+        path = Path(out) if Path(out).suffix == ".json" else Path(out) / f"{target}.json"
+    if path.exists() and not force:
+        raise KdedgeError(f"{path} already exists; pass --force to replace it, or --target=NAME to keep both")
+    return path
 
 
-def _recorded_sha256(root: Path) -> dict:
-    """sha256 per file that run.json's artifacts record (written by `kdedge export`); {} without one."""
-    manifest = read_json(root / "run.json") if (root / "run.json").is_file() else {}
-    artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
-    return artifacts if isinstance(artifacts, dict) else {}
+def repetition_rule(*, quick: bool, min_reps: int | None, min_time: float | None,
+                    max_time: float | None) -> RepetitionRule:
+    """QUICK_RULE or DEFAULT_RULE with the user's overrides; the cap is raised to min_time."""
+    overrides = {"min_reps": min_reps,
+                 "min_time_s": None if min_time is None else float(min_time),
+                 "max_time_s": None if max_time is None else float(max_time)}
+    rule = dataclasses.replace(QUICK_RULE if quick else DEFAULT_RULE,
+                               **{k: v for k, v in overrides.items() if v is not None})
+    return dataclasses.replace(rule, max_time_s=max(rule.max_time_s, rule.min_time_s))
 
 
-def _describe(info: ModelInfo, root: Path, metrics: dict | None, recorded: dict) -> dict:
-    """Static description of one model: file, metadata, sha256 vs run.json, graph cost, and the
-    metrics.json check."""
-    file = Path(os.path.relpath(info.path, root)).as_posix()  # "onnx/student.onnx", run.json's key
-    entry = {"file": file, "bytes": info.path.stat().st_size}
+def build_settings(*, batch_sizes: list[int], threads: int, opt_level: str, quick: bool,
+                   rule: RepetitionRule) -> BenchSettings:
+    """The `settings` block: how the models were run and timed, and what each quantity means."""
+    text = (f"per model and batch size: {rule.warmup_time_s} s warm-up (>= 5 calls), then round-robin "
+            f"blocks of ~{BLOCK_TIME_S * 1e3:.0f} ms per model until >= {rule.min_reps} calls and "
+            f">= {rule.min_time_s} s of calls, at most {rule.max_time_s} s")
+    return BenchSettings(batch_sizes=list(batch_sizes), threads=threads, inter_op_threads=threads,
+                         execution_mode="sequential", opt_level=opt_level, providers=list(PROVIDERS),
+                         quick=quick, repetition_rule=rule,
+                         definitions=dict(DEFINITIONS, repetition_rule=text))
+
+
+def _metadata(info: ModelInfo, field: str) -> str | None:
+    """One kdedge.* metadata_props value of a graph (`OnnxMetadata` field), or None."""
+    return info.metadata.get(OnnxMetadata.PREFIX + field)
+
+
+def describe_models(infos: list[ModelInfo], root: Path, *, recorded: dict[str, str]
+                    ) -> dict[str, BenchedModel]:
+    """Static description of every model; a swapped model (sha256 ≠ run.json) is warned about."""
+    macs = {}
+    if (root / METRICS_JSON).is_file():
+        metrics = read_record(Metrics, root / METRICS_JSON)
+        macs = {name: metrics.model(name).macs for name in MODEL_NAMES}
+    models = {}
+    for info in infos:
+        file = Path(os.path.relpath(info.path, root)).as_posix()  # "onnx/student.onnx", run.json's key
+        models[info.name] = describe_model(info, file=file, recorded=recorded.get(file), metrics_macs=macs)
+        if models[info.name].warning:  # always shown: never measure a swapped model silently
+            _log.warning(models[info.name].warning)
+        if models[info.name].error:
+            _log.warning(f"not measured: {models[info.name].error}")
+    return models
+
+
+def describe_model(info: ModelInfo, *, file: str, recorded: str | None,
+                   metrics_macs: dict[str, int]) -> BenchedModel:
+    """One model's file, metadata, sha256 vs run.json, graph cost and the metrics.json MACs check.
+
+    Args:
+        info: What `read_model_info` found; a model with `info.error` gets only file, bytes, error.
+        file: Its path relative to the benched folder (run.json's key in a run).
+        recorded: The sha256 run.json records for it, or None.
+        metrics_macs: model name → MACs metrics.json records ({} without one).
+    """
+    size = info.path.stat().st_size
     if info.error is not None:
-        return entry
+        return BenchedModel(file=file, bytes=size, error=info.error)
     stem_model, _, stem_variant = info.name[: -len(".onnx")].partition(".")
-    kind = info.metadata.get("kdedge.model", stem_model)
-    variant = info.metadata.get("kdedge.variant", stem_variant or "fp32")
-    sha256, expected = sha256_file(info.path), recorded.get(file)
-    entry.update(sha256=sha256, matches_run_json=None if expected is None else sha256 == expected)
-    if entry["matches_run_json"] is False:
-        entry["warning"] = (f"{file} differs from what `kdedge export` recorded in run.json "
-                            f"(sha256 {expected[:12]}…, file has {sha256[:12]}…): changed after export; "
-                            "re-export, or the numbers do not describe the exported model")
-    entry.update(model=kind, variant=variant, n_features=info.n_features,
-                 input=info.input_name, outputs=[o[0] for o in info.outputs],
-                 feature_names=info.feature_names, class_names=info.class_names,
-                 metadata=info.metadata, latency={})
+    model = _metadata(info, "model") or stem_model
+    variant = _metadata(info, "variant") or stem_variant or "fp32"
+    sha256 = sha256_file(info.path)
+    matches = None if recorded is None else sha256 == recorded
+    warning = None if matches is not False else (
+        f"{file} differs from what `kdedge export` recorded in run.json (sha256 {recorded[:12]}…, "
+        f"file has {sha256[:12]}…): changed after export; re-export, or the numbers do not describe "
+        "the exported model")
+    cost, cost_error = _graph_cost(info.path)
+    reference = metrics_macs.get(model) if variant == "fp32" and cost is not None else None
+    return BenchedModel(
+        file=file, bytes=size, sha256=sha256, matches_run_json=matches, warning=warning, model=model,
+        variant=variant, n_features=info.n_features, input=info.input_name,
+        outputs=[name for name, _, _ in info.outputs], feature_names=info.feature_names,
+        class_names=info.class_names, metadata=dict(info.metadata), cost=cost, cost_error=cost_error,
+        metrics_macs=reference, macs_match_metrics=None if reference is None else cost.macs == reference)
+
+
+def _graph_cost(path: Path) -> tuple[GraphCost | None, str | None]:
+    """(cost, None), or (None, why) for a graph `count_graph_cost` cannot count."""
     try:
-        entry["cost"] = count_graph_cost(info.path).to_json()
+        return count_graph_cost(path), None
     except Exception as exc:  # counting is informative; a graph we cannot count is still timed
-        entry["cost"] = {"error": f"{type(exc).__name__}: {exc}"}
-    reference = (metrics or {}).get(kind, {}).get("macs") if isinstance(metrics, dict) else None
-    if variant == "fp32" and reference is not None and "macs" in entry["cost"]:
-        entry["metrics_macs"] = reference
-        entry["macs_match_metrics"] = entry["cost"]["macs"] == reference
-    return entry
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _failed(model: BenchedModel, error: str) -> BenchedModel:
+    """A model that could not be measured: its file, size and why."""
+    _log.warning(f"not measured: {error}")
+    return BenchedModel(file=model.file, bytes=model.bytes, error=error)
+
+
+def measure_cold_starts(infos: list[ModelInfo], models: dict[str, BenchedModel],
+                        settings: BenchSettings, *, timeout: float) -> BenchBaseline:
+    """Cold start and peak memory of each model, each in a fresh subprocess (`_worker.py`).
+
+    Fills `cold_start` and `memory` of the models in `models`; one onnxruntime cannot run is
+    replaced by its error. Returns the baseline subprocess memory is compared with.
+    """
+    raw = _run_worker({"mode": "baseline"}, timeout=timeout)
+    baseline = BenchBaseline(import_ms=raw.get("import_ms"), error=raw.get("error"),
+                             memory=Memory.from_json(raw["memory"]) if "memory" in raw else None)
+    spec = {"mode": "model", "threads": settings.threads, "batch_sizes": settings.batch_sizes,
+            "opt_level_attr": OPT_LEVELS[settings.opt_level]}
+    for info in (i for i in infos if models[i.name].error is None):
+        cold = _run_worker(dict(spec, path=str(info.path), input_name=info.input_name,
+                                n_features=info.n_features), timeout=timeout)
+        if "error" in cold:
+            models[info.name] = _failed(models[info.name], f"{info.path}: onnxruntime cannot run it "
+                                                           f"({cold['error']}); re-export it")
+            continue
+        model = models[info.name]
+        model.cold_start = ColdStart(**{f.name: cold[f.name] for f in dataclasses.fields(ColdStart)})
+        model.memory = model_memory(Memory.from_json(cold.get("memory") or {}), baseline)
+        peak = (f"peak {model.memory.peak_mb:.1f} MB (+{model.memory.increase_mb:.1f})"
+                if model.memory.increase_mb is not None else f"peak unknown: {model.memory.error}")
+        _log.info(f"{info.name}: session {model.cold_start.session_creation_ms:.1f} ms, first run "
+                  f"{model.cold_start.first_inference_ms:.2f} ms, {peak}")
+    return baseline
 
 
 def _run_worker(spec: dict, *, timeout: float) -> dict:
@@ -249,69 +287,103 @@ def _run_worker(spec: dict, *, timeout: float) -> dict:
     return json.loads(lines[-1])
 
 
-def _model_memory(cold: dict, baseline: dict) -> dict:
-    """The worker's memory readings plus peak, baseline and increase (MB); null where unknown.
+def model_memory(measured: Memory, baseline: BenchBaseline) -> Memory:
+    """The worker's readings plus peak, baseline and increase (MB); null where unknown.
 
     Only VmHWM counts as a peak: ru_maxrss would carry over the bench process's own peak through
-    fork/exec (see `_worker._memory`), so without VmHWM the peak is null with the reason in "error".
+    fork/exec (see `_worker._memory`), so without VmHWM the peak is null with the reason in `error`.
     """
-    memory = dict(cold.get("memory") or {})
-    base = (baseline.get("memory") or {}).get("vmhwm_mb")
-    memory.update(peak_mb=memory.get("vmhwm_mb"), baseline_mb=base, increase_mb=None)
-    if memory["peak_mb"] is not None and base is not None:
-        memory["increase_mb"] = round(memory["peak_mb"] - base, 2)
-    elif "error" not in memory:
-        reason = (baseline.get("memory") or {}).get("error") or baseline.get("error") or "no VmHWM"
-        memory["error"] = f"baseline subprocess: {reason}"
+    base = baseline.memory.vmhwm_mb if baseline.memory is not None else None
+    memory = dataclasses.replace(measured, peak_mb=measured.vmhwm_mb, baseline_mb=base, increase_mb=None)
+    if memory.peak_mb is not None and base is not None:
+        memory.increase_mb = round(memory.peak_mb - base, 2)
+    elif memory.error is None:
+        reason = (baseline.memory.error if baseline.memory else None) or baseline.error or "no VmHWM"
+        memory.error = f"baseline subprocess: {reason}"
     return memory
 
 
-def _build_sessions(infos, rows, *, threads, opt_level, models, say):
-    """In-process sessions of the models that loaded, plus one floor per input/output signature.
-    Returns (batch → {name: call}, {model: floor name}, {model: where its rows come from})."""
-    options = session_options(threads=threads, opt_level=opt_level)
-    sessions, inputs, floor_of, sources = {}, {}, {}, {}
+@dataclasses.dataclass
+class _Timed:
+    """One graph of the interleaved run: its session and the rows it is fed."""
+
+    session: ort.InferenceSession
+    input_name: str
+    rows: np.ndarray
+
+
+def measure_latency(infos: list[ModelInfo], models: dict[str, BenchedModel], rows,
+                    settings: BenchSettings) -> dict[str, Floor]:
+    """Time every runnable model and its floor at each batch size, all interleaved.
+
+    Fills `latency`, `floor` and `input_rows` of the models in `models`; returns the floors.
+    """
+    timed = _open_sessions([i for i in infos if models[i.name].error is None], models, rows,
+                           session_options(threads=settings.threads, opt_level=settings.opt_level))
+    floors = {name: Floor(latency={}) for name in timed if name not in models}
+    for batch in settings.batch_sizes:
+        _log.info(f"batch {batch}: timing {len(timed)} graphs interleaved")
+        calls = {name: (lambda g=graph, feed={graph.input_name: tile_rows(graph.rows, batch)}:
+                        g.session.run(None, feed)) for name, graph in timed.items()}
+        stats = measure_interleaved(calls, rule=settings.repetition_rule, rows_per_call=batch)
+        for name, timings in stats.items():
+            if name in floors:
+                floors[name].latency[str(batch)] = timings
+                continue
+            model = models[name]
+            entry = model.latency[str(batch)] = dataclasses.replace(
+                timings, ratio_to_floor=round(timings.p50_us / stats[model.floor].p50_us, 3))
+            _log.info(f"  {name:<28} p50 {entry.p50_us:>10.1f} us  p99 {entry.p99_us:>10.1f} us  "
+                      f"{entry.ratio_to_floor:>6.2f}x floor  {entry.throughput_rows_per_s:>12.0f} rows/s")
+    return floors
+
+
+def _open_sessions(infos: list[ModelInfo], models: dict[str, BenchedModel], rows,
+                   options: ort.SessionOptions) -> dict[str, _Timed]:
+    """In-process sessions of the models, plus one floor per input/output signature.
+
+    Sets each model's `floor` and `input_rows`; a model whose session fails gets its error.
+    """
+    timed: dict[str, _Timed] = {}
     for info in infos:
-        if info.error is not None:
-            continue
         try:
-            session = ort.InferenceSession(str(info.path), sess_options=options,
-                                           providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(str(info.path), sess_options=options, providers=PROVIDERS)
         except Exception as exc:
-            models[info.name] = {"file": models[info.name]["file"], "error": f"{info.path}: {exc}"}
-            say(f"ERROR {models[info.name]['error']}")
+            models[info.name] = _failed(models[info.name], f"{info.path}: {exc}")
             continue
-        matrix, sources[info.name] = model_rows(info, rows)
-        sessions[info.name], inputs[info.name] = (session, info.input_name), matrix
-        floor = floor_key(n_features=info.n_features, outputs=info.outputs)
-        if floor not in sessions:
+        matrix, models[info.name].input_rows = model_rows(info, rows)
+        timed[info.name] = _Timed(session, info.input_name, matrix)
+        floor = models[info.name].floor = floor_key(n_features=info.n_features, outputs=info.outputs)
+        if floor not in timed:
             graph = build_floor_model(input_name=info.input_name, n_features=info.n_features,
                                       outputs=info.outputs)
-            sessions[floor] = (ort.InferenceSession(graph.SerializeToString(), sess_options=options,
-                                                    providers=["CPUExecutionProvider"]), info.input_name)
-            inputs[floor] = matrix
-        floor_of[info.name] = floor
-
-    def calls_for(batch: int) -> dict:
-        calls = {}
-        for name, (session, input_name) in sessions.items():
-            feed = {input_name: tile_rows(inputs[name], batch)}
-            calls[name] = lambda session=session, feed=feed: session.run(None, feed)
-        return calls
-
-    return calls_for, floor_of, sources
+            timed[floor] = _Timed(ort.InferenceSession(graph.SerializeToString(), sess_options=options,
+                                                       providers=PROVIDERS), info.input_name, matrix)
+    return timed
 
 
-def _run_id(root: Path, infos: list[ModelInfo]) -> str | None:
-    ids = {i.metadata.get("kdedge.run_id") for i in infos if i.metadata.get("kdedge.run_id")}
+def _run_id(infos: list[ModelInfo], manifest: Manifest | None) -> str | None:
+    """The run the models came from: their common kdedge.run_id, else run.json's."""
+    ids = {_metadata(i, "run_id") for i in infos} - {None}
     if len(ids) == 1:
         return ids.pop()
-    manifest = root / "run.json"
-    return read_json(manifest).get("run_id") if manifest.is_file() else None
+    return manifest.run_id if manifest is not None else None
 
 
-def _rule_text(rule) -> str:
-    min_reps, min_time, max_time, warmup = rule
-    return (f"per model and batch size: {warmup} s warm-up (>= 5 calls), then round-robin blocks of "
-            f"~10 ms per model until >= {min_reps} calls and >= {min_time} s of calls, at most "
-            f"{max_time} s")
+def build_report(*, target: str, created: str, seconds: float, source: BenchSource, machine: Machine,
+                 settings: BenchSettings, baseline: BenchBaseline, floors: dict[str, Floor],
+                 models: dict[str, BenchedModel]) -> BenchReport:
+    """The bench JSON: the parts measured above plus the error and mismatch counts."""
+    return BenchReport(
+        kdedge_version=kdedge.__version__, target=target, created=created, seconds=seconds,
+        source=source, machine=machine, settings=settings, baseline=baseline, floors=floors,
+        models=models, errors=sum(m.error is not None for m in models.values()),
+        mismatched=sum(m.matches_run_json is False for m in models.values()),
+        warning=EMULATED_WARNING if machine.emulated else None)
+
+
+def _log_summary(report: BenchReport, out_path: Path) -> None:
+    _log.info(f"wrote {out_path} in {report.seconds:.1f} s ({report.errors} model error(s))")
+    if report.mismatched:
+        _log.warning(f"{report.mismatched} model(s) differ from what `kdedge export` recorded in run.json "
+                     f"(matches_run_json false in {out_path}); re-export before trusting their numbers")

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
+from kdedge.log import get_logger
 from kdedge.rundir import KdedgeError, write_bytes_atomic
 from kdedge.runtime.models import load_rows, model_rows, read_model_info, resolve_models, session_options
 
+_log = get_logger("check")
 _SEP = "::"  # npz key = "<model file>::<output name>"
 
 
@@ -57,14 +58,16 @@ def predict_folder(path: str | os.PathLike, *, max_rows: int | None = None,
     return results
 
 
-def check(path: str | os.PathLike, *, out: str | os.PathLike, max_rows: int | None = None,
-          quiet: bool = False) -> Path:
-    """Write every model's outputs on the rows of `path` to the .npz `out` (see `predict_folder`)."""
+def check(path: str | os.PathLike, *, out: str | os.PathLike, max_rows: int | None = None) -> Path:
+    """Write every model's outputs on the rows of `path` to the .npz `out` (see `predict_folder`).
+
+    A model that cannot run is logged as a warning and saved as `<file>::error` (the comparison
+    then fails for it).
+    """
     arrays = {}
     for name, outputs in predict_folder(path, max_rows=max_rows).items():
         if isinstance(outputs, str):
-            if not quiet:
-                print(f"[check] ERROR {outputs}", file=sys.stderr, flush=True)
+            _log.warning(f"not run: {outputs}")
             arrays[f"{name}{_SEP}error"] = np.array(outputs)
             continue
         for key, value in outputs.items():

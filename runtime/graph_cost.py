@@ -1,12 +1,13 @@
 """Static cost of an ONNX graph, counted from the graph itself: parameters, weight bytes, MACs.
 
 Counts are per sample: the batch dimension of every graph input is fixed to 1 and
-`onnx.shape_inference` gives the operand shapes. Only matrix products and convolutions carry
-multiply-accumulates (MACs); FLOPs are defined as 2·MACs. Element-wise ops (bias Add, Relu,
-Softmax, Cast, (De)QuantizeLinear) are listed in `op_counts` but add no MACs, so an MLP's count is
-the sum of in·out over its layers (seed teacher 13→256→128→2: 13·256 + 256·128 + 128·2 = 36,352),
-whatever its precision: an int8 QDQ graph's MatMul between DequantizeLinear nodes is counted once,
-a dynamic-int8 MatMulInteger and an fp16 Gemm count as the fp32 op they replace.
+`onnx.shape_inference` gives the operand shapes. Only matrix products carry multiply-accumulates
+(MACs): Gemm and MatMul with their int8, QDQ and onnxruntime-fused forms (the ops kdedge graphs
+are made of); FLOPs are defined as 2·MACs. Every other op (bias Add, Relu, Sigmoid, Mul, Softmax,
+Cast, (De)QuantizeLinear) is listed in `op_counts` but adds no MACs, so an MLP's count is the sum
+of in·out over its layers (seed teacher 13→256→128→2: 13·256 + 256·128 + 128·2 = 36,352), whatever
+its precision: an int8 QDQ graph's MatMul between DequantizeLinear nodes is counted once, a
+dynamic-int8 MatMulInteger and an fp16 Gemm count as the fp32 op they replace.
 
 onnx has no such counter (onnx-tool and similar are not dependencies here), hence this module.
 """
@@ -31,17 +32,14 @@ _MATMUL_OPERANDS = {
     "FusedMatMul": (0, 1),  # com.microsoft
     "DynamicQuantizeMatMul": (0, 1),  # com.microsoft
 }
-_GEMM_OPS = {"Gemm", "FusedGemm", "QGemm"}
-# Convolutions: (index of input X, index of weight W).
-_CONV_OPERANDS = {"Conv": (0, 1), "ConvInteger": (0, 1), "QLinearConv": (0, 3), "FusedConv": (0, 1)}
+# Gemm-like ops: (index of A, index of B); transA/transB attributes apply.
+_GEMM_OPERANDS = {"Gemm": (0, 1), "FusedGemm": (0, 1), "QGemm": (0, 3)}
 # Inputs that hold quantization scales / zero points, not weights (excluded from params).
 _QUANT_PARAM_INPUTS = {
     "QuantizeLinear": (1, 2),
     "DequantizeLinear": (1, 2),
     "MatMulInteger": (2, 3),
-    "ConvInteger": (2, 3),
     "QLinearMatMul": (1, 2, 4, 5, 6, 7),
-    "QLinearConv": (1, 2, 4, 5, 6, 7),
     "MatMulIntegerToFloat": (2, 3, 4, 5),
     "DynamicQuantizeMatMul": (2, 3),
     "QGemm": (1, 2, 4, 5, 7, 8),
@@ -51,13 +49,15 @@ PARAMS_RULE = (
     "tensors (shapes, axes, indices); weight_bytes = their bytes in the stored dtype"
 )
 
+Shapes = dict[str, list[int | None]]
+
 
 def count_graph_cost(model_or_path: onnx.ModelProto | str | os.PathLike) -> GraphCost:
     """Count parameters, weight bytes, MACs and FLOPs of an ONNX graph, per sample (batch 1).
 
     Args:
-        model_or_path: A loaded `onnx.ModelProto` or the path of an .onnx file. External weight
-            data is never read: sizes come from the tensor dims.
+        model_or_path: A loaded `onnx.ModelProto` (left unchanged) or the path of an .onnx file.
+            External weight data is never read: sizes come from the tensor dims.
 
     Returns:
         A `kdedge.contract.GraphCost` (its fields say what each count includes).
@@ -70,42 +70,8 @@ def count_graph_cost(model_or_path: onnx.ModelProto | str | os.PathLike) -> Grap
     graph = model.graph
     initializers = {t.name: t for t in graph.initializer}
     _fix_batch_to_one(graph, initializers)
-    shapes = _infer_shapes(model, initializers)
-
-    quant_params = set()
-    for node in graph.node:
-        for index in _QUANT_PARAM_INPUTS.get(node.op_type, ()):
-            if index < len(node.input):
-                quant_params.add(node.input[index])
-    # Dynamic int8 (onnxruntime.quantization): Mul(activation scale from DynamicQuantizeLinear,
-    # weight scale) rescales the MatMulInteger result; that weight scale is no weight either.
-    dynamic_scales = {n.output[1] for n in graph.node if n.op_type == "DynamicQuantizeLinear"}
-    for node in graph.node:
-        if node.op_type == "Mul" and dynamic_scales.intersection(node.input):
-            quant_params.update(i for i in node.input if i in initializers)
-
-    params = weight_bytes = initializer_bytes = 0
-    for name, tensor in initializers.items():
-        n_elements = int(np.prod(tensor.dims, dtype=np.int64)) if tensor.dims else 1
-        n_bytes = n_elements * helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
-        initializer_bytes += n_bytes
-        if name in quant_params or tensor.data_type == onnx.TensorProto.INT64:
-            continue
-        params += n_elements
-        weight_bytes += n_bytes
-
-    per_op: dict[str, OpCost] = {}
-    unknown = []
-    for node in graph.node:
-        macs = _node_macs(node, shapes)
-        if macs is None:
-            unknown.append(node.name or node.op_type)
-            continue
-        if macs or node.op_type in _GEMM_OPS or node.op_type in _MATMUL_OPERANDS:
-            entry = per_op.setdefault(node.op_type, OpCost(nodes=0, macs=0, flops=0))
-            entry.nodes += 1
-            entry.macs += macs
-            entry.flops += 2 * macs
+    params, weight_bytes, initializer_bytes = _count_params(graph, initializers)
+    per_op, unknown = _count_macs(graph, _infer_shapes(model, initializers))
     total = sum(entry.macs for entry in per_op.values())
     return GraphCost(params=params, weight_bytes=weight_bytes, initializer_bytes=initializer_bytes,
                      macs=total, flops=2 * total, per_op=per_op,
@@ -124,12 +90,62 @@ def _fix_batch_to_one(graph: onnx.GraphProto, initializers: dict) -> None:
             dims[0].dim_value = 1
 
 
-def _infer_shapes(model: onnx.ModelProto, initializers: dict) -> dict[str, list[int | None]]:
+def _quantization_params(graph: onnx.GraphProto, initializers: dict) -> set[str]:
+    """Names of the initializers that are quantization scales or zero points."""
+    names = {node.input[i] for node in graph.node
+             for i in _QUANT_PARAM_INPUTS.get(node.op_type, ()) if i < len(node.input)}
+    # Dynamic int8 (onnxruntime.quantization): Mul(activation scale from DynamicQuantizeLinear,
+    # weight scale) rescales the MatMulInteger result; that weight scale is no weight either.
+    dynamic_scales = {n.output[1] for n in graph.node if n.op_type == "DynamicQuantizeLinear"}
+    for node in graph.node:
+        if node.op_type == "Mul" and dynamic_scales.intersection(node.input):
+            names.update(i for i in node.input if i in initializers)
+    return names
+
+
+def _count_params(graph: onnx.GraphProto, initializers: dict) -> tuple[int, int, int]:
+    """(params, weight_bytes, initializer_bytes) as PARAMS_RULE defines them."""
+    quantization = _quantization_params(graph, initializers)
+    params = weight_bytes = initializer_bytes = 0
+    for name, tensor in initializers.items():
+        n_elements = int(np.prod(tensor.dims, dtype=np.int64)) if tensor.dims else 1
+        n_bytes = n_elements * helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
+        initializer_bytes += n_bytes
+        if name in quantization or tensor.data_type == onnx.TensorProto.INT64:
+            continue
+        params += n_elements
+        weight_bytes += n_bytes
+    return params, weight_bytes, initializer_bytes
+
+
+def _count_macs(graph: onnx.GraphProto, shapes: Shapes) -> tuple[dict[str, OpCost], list[str]]:
+    """MACs per op type (matrix products only), and the nodes whose shapes were unknown."""
+    per_op: dict[str, OpCost] = {}
+    unknown = []
+    for node in graph.node:
+        if node.op_type in _GEMM_OPERANDS:
+            macs = _gemm_macs(node, shapes)
+        elif node.op_type in _MATMUL_OPERANDS:
+            macs = _matmul_macs(node, shapes)
+        else:
+            continue
+        if macs is None:
+            unknown.append(node.name or node.op_type)
+            continue
+        entry = per_op.setdefault(node.op_type, OpCost(nodes=0, macs=0, flops=0))
+        entry.nodes += 1
+        entry.macs += macs
+        entry.flops += 2 * macs
+    return per_op, unknown
+
+
+def _infer_shapes(model: onnx.ModelProto, initializers: dict) -> Shapes:
+    """Every tensor's shape that shape inference, the initializers or Constant nodes give."""
     try:
         inferred = shape_inference.infer_shapes(model, strict_mode=False)
     except Exception:  # an ill-formed graph: fall back to what the file states
         inferred = model
-    shapes: dict[str, list[int | None]] = {}
+    shapes: Shapes = {}
     graph = inferred.graph
     for value in list(graph.input) + list(graph.value_info) + list(graph.output):
         if value.type.HasField("tensor_type") and value.type.tensor_type.HasField("shape"):
@@ -148,39 +164,32 @@ def _known(shape: list[int | None] | None) -> bool:
     return shape is not None and all(isinstance(d, int) and d > 0 for d in shape)
 
 
-def _node_macs(node: onnx.NodeProto, shapes: dict) -> int | None:
-    """MACs of one node at batch 1; 0 for ops without MACs; None when shapes are unknown."""
-    op = node.op_type
-    if op in _GEMM_OPS:
-        a, b = shapes.get(node.input[0]), shapes.get(node.input[1] if op != "QGemm" else node.input[3])
-        attrs = {a_.name: helper.get_attribute_value(a_) for a_ in node.attribute}
-        if not (_known(b) and len(b) == 2):
-            return None
-        k, n = (b[1], b[0]) if attrs.get("transB", 0) else (b[0], b[1])
-        if _known(a) and len(a) == 2:
-            m = a[1] if attrs.get("transA", 0) else a[0]
-        else:
-            m = 1  # the input of a per-sample graph: one row
-        return int(m) * int(k) * int(n)
-    if op in _MATMUL_OPERANDS:
-        ia, ib = _MATMUL_OPERANDS[op]
-        a, b = shapes.get(node.input[ia]), shapes.get(node.input[ib])
-        if not _known(b):
-            return None
-        b2 = list(b) + [1] if len(b) == 1 else list(b)  # a 1-D B is a column vector
-        k, n = b2[-2], b2[-1]
-        if _known(a):
-            a2 = [1] + list(a) if len(a) == 1 else list(a)  # a 1-D A is a row vector
-            m, batch = a2[-2], np.broadcast_shapes(tuple(a2[:-2]), tuple(b2[:-2]))
-        else:
-            m, batch = 1, tuple(b2[:-2])  # unknown activation shape: one row per sample
-        return int(np.prod(batch, dtype=np.int64)) * int(m) * int(k) * int(n)
-    if op in _CONV_OPERANDS:
-        ix, iw = _CONV_OPERANDS[op]
-        w, y = shapes.get(node.input[iw]), shapes.get(node.output[0])
-        if not (_known(w) and _known(y)):
-            return None
-        # every output element takes (C_in / group) · prod(kernel) MACs = prod(w.shape[1:])
-        return int(np.prod(y, dtype=np.int64)) * int(np.prod(w[1:], dtype=np.int64))
-    return 0
+def _gemm_macs(node: onnx.NodeProto, shapes: Shapes) -> int | None:
+    """M·K·N of a Gemm-like node at batch 1; None when B's shape is unknown."""
+    ia, ib = _GEMM_OPERANDS[node.op_type]
+    a, b = shapes.get(node.input[ia]), shapes.get(node.input[ib])
+    attrs = {attr.name: helper.get_attribute_value(attr) for attr in node.attribute}
+    if not (_known(b) and len(b) == 2):
+        return None
+    k, n = (b[1], b[0]) if attrs.get("transB", 0) else (b[0], b[1])
+    if _known(a) and len(a) == 2:
+        m = a[1] if attrs.get("transA", 0) else a[0]
+    else:
+        m = 1  # the input of a per-sample graph: one row
+    return int(m) * int(k) * int(n)
 
+
+def _matmul_macs(node: onnx.NodeProto, shapes: Shapes) -> int | None:
+    """MACs of a (batched, numpy-broadcast) MatMul-like node at batch 1; None when B is unknown."""
+    ia, ib = _MATMUL_OPERANDS[node.op_type]
+    a, b = shapes.get(node.input[ia]), shapes.get(node.input[ib])
+    if not _known(b):
+        return None
+    b2 = list(b) + [1] if len(b) == 1 else list(b)  # a 1-D B is a column vector
+    k, n = b2[-2], b2[-1]
+    if _known(a):
+        a2 = [1] + list(a) if len(a) == 1 else list(a)  # a 1-D A is a row vector
+        m, batch = a2[-2], np.broadcast_shapes(tuple(a2[:-2]), tuple(b2[:-2]))
+    else:
+        m, batch = 1, tuple(b2[:-2])  # unknown activation shape: one row per sample
+    return int(np.prod(batch, dtype=np.int64)) * int(m) * int(k) * int(n)

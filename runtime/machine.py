@@ -19,6 +19,7 @@ from pathlib import Path
 import onnxruntime as ort
 
 import kdedge
+from kdedge.contract import Machine
 
 # Arm "CPU part" ids (/proc/cpuinfo) → core names, for boards whose cpuinfo has no model name.
 _ARM_PARTS = {
@@ -103,8 +104,8 @@ def default_target() -> str:
     return f"{slug}-emulated" if emulated else slug
 
 
-def describe_machine() -> dict:
-    """Machine block of the bench JSON: hardware, OS, software versions, emulation."""
+def describe_machine() -> Machine:
+    """The bench JSON's `machine`: hardware, OS, software versions, emulation."""
     import numpy
     import onnx
 
@@ -113,19 +114,10 @@ def describe_machine() -> dict:
         usable = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         usable = os.cpu_count()
-    return {
-        "arch": platform.machine(),
-        "cpu_model": cpu_model(),
-        "cores": os.cpu_count(),
-        "cores_usable": usable,
-        "os": platform.platform(),
-        "hostname": platform.node(),
-        "python": platform.python_version(),
-        "kdedge": kdedge.__version__,
-        "onnxruntime": ort.__version__,
-        "onnx": onnx.__version__,
-        "numpy": numpy.__version__,
-        "providers_available": ort.get_available_providers(),
-        "emulated": emulated,
-        "emulation_evidence": why,
-    }
+    return Machine(
+        arch=platform.machine(), cpu_model=cpu_model(), cores=os.cpu_count(), cores_usable=usable,
+        os=platform.platform(), hostname=platform.node(), python=platform.python_version(),
+        kdedge=kdedge.__version__, onnxruntime=ort.__version__, onnx=onnx.__version__,
+        numpy=numpy.__version__, providers_available=list(ort.get_available_providers()),
+        emulated=emulated, emulation_evidence=why,
+    )

@@ -1,7 +1,8 @@
 """Host side of scripts/arm_check.sh (x86-64, the repository's .venv).
 
   dump RUN --out FILE.npz          outputs of every model of RUN on its X_test (kdedge.runtime.check)
-  record RUN REL_PATH              add RUN/REL_PATH to RUN/run.json (stage "bench"), if run.json exists
+  record RUN REL_PATH              check RUN/REL_PATH is a bench JSON; add it to RUN/run.json (stage
+                                   "bench"), if run.json exists
   compare X86.npz ARM.npz --atol A exit 1 unless every model's labels match and probabilities agree
 """
 
@@ -12,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from kdedge.contract import RUN_JSON, BenchReport, read_record
 from kdedge.rundir import update_manifest
 from kdedge.runtime.check import check, compare_outputs
 
@@ -35,9 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         check(args.run, out=args.out)
         return 0
     if args.command == "record":
-        if (Path(args.run) / "run.json").is_file():
+        report = read_record(BenchReport, Path(args.run) / args.relative_path)  # a valid bench JSON
+        if (Path(args.run) / RUN_JSON).is_file():
             update_manifest(args.run, stage="bench", files=[args.relative_path],
-                            info={"target": Path(args.relative_path).stem, "emulated": True})
+                            info={"target": report.target, "emulated": report.machine.emulated})
         return 0
     result = compare_outputs(args.reference, args.candidate, atol=args.atol)
     for model, entry in result["models"].items():

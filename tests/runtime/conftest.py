@@ -1,12 +1,14 @@
 """Fixtures for the runtime tests: small kdedge-style ONNX models built with onnx.helper.
 
 Each graph follows the export contract: input `features` float32 [batch, k], outputs
-`probabilities` float32 [batch, C] and `label` int64 [batch], kdedge.* metadata_props.
+`probabilities` float32 [batch, C] and `label` int64 [batch], kdedge.* metadata_props
+(`OnnxMetadata`). They stand in for models copied to a device, and for broken files; tests that
+need a whole run (run.json, metrics.json) use a copy of the real session run `full_run`.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +16,12 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-REPO = Path(__file__).resolve().parents[2]
-
 import kdedge
+from kdedge.contract import OnnxMetadata
 
 TEACHER_SIZES = (13, 256, 128, 2)
 STUDENT_SIZES = (6, 32, 2)
+SELECTED = ["feature_3", "feature_0", "feature_7", "feature_12", "feature_5", "feature_1"]
 
 
 def mlp_model(sizes, *, kind="student", variant="fp32", feature_names=None, fp16=False, seed=0,
@@ -56,10 +58,9 @@ def mlp_model(sizes, *, kind="student", variant="fp32", feature_names=None, fp16
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8
     names = feature_names or [f"feature_{i}" for i in range(sizes[0])]
-    meta = {"kdedge.model": kind, "kdedge.variant": variant, "kdedge.feature_names": json.dumps(names),
-            "kdedge.class_names": json.dumps([str(c) for c in range(sizes[-1])]),
-            "kdedge.version": kdedge.__version__, "kdedge.run_id": "test-run", "kdedge.opset": str(opset),
-            "kdedge.weights_sha256": "0" * 64}
+    meta = OnnxMetadata(model=kind, variant=variant, feature_names=names,
+                        class_names=[str(c) for c in range(sizes[-1])], version=kdedge.__version__,
+                        run_id="test-run", weights_sha256="0" * 64, opset=str(opset)).to_props()
     helper.set_model_props(model, meta)
     onnx.checker.check_model(model)
     return model
@@ -96,30 +97,44 @@ def quantize_variants(fp32_path: Path, *, n_features: int) -> dict[str, Path]:
     return {"int8": dynamic, "int8-static": static}
 
 
-def make_run(root: Path, *, teacher=True, student=True, with_run_json=True, n_rows=64) -> Path:
-    """A minimal run dir: onnx/ models, split.npz, preprocessing.json, metrics.json, run.json."""
+def make_device_dir(root: Path, *, teacher=True, student=True, n_rows=64) -> Path:
+    """What a device holds (`scp -r RUN/onnx RUN/split.npz`): onnx/ models and split.npz rows.
+
+    No run.json or metrics.json: tests that need those use a copy of the real `full_run`.
+    """
     onnx_dir = root / "onnx"
     onnx_dir.mkdir(parents=True)
     all_names = [f"feature_{i}" for i in range(13)]
-    selected = ["feature_3", "feature_0", "feature_7", "feature_12", "feature_5", "feature_1"]
     if teacher:
         onnx.save(mlp_model(TEACHER_SIZES, kind="teacher", feature_names=all_names), onnx_dir / "teacher.onnx")
     if student:
-        onnx.save(mlp_model(STUDENT_SIZES, kind="student", feature_names=selected, seed=1),
+        onnx.save(mlp_model(STUDENT_SIZES, kind="student", feature_names=SELECTED, seed=1),
                   onnx_dir / "student.onnx")
     rng = np.random.default_rng(0)
     np.savez(root / "split.npz", X_test=rng.standard_normal((n_rows, 13)).astype(np.float32),
              y_test=rng.integers(0, 2, n_rows).astype(np.int64), feature_names=np.array(all_names))
-    (root / "preprocessing.json").write_text(json.dumps(
-        {"feature_names": all_names, "selected_features": selected,
-         "scaler": {"mean": [0.0] * 13, "scale": [1.0] * 13}, "class_names": ["0", "1"]}))
-    (root / "metrics.json").write_text(json.dumps({"teacher": {"macs": 36352}, "student": {"macs": 6 * 32 + 32 * 2}}))
-    if with_run_json:
-        (root / "run.json").write_text(json.dumps({"run_format": 1, "kdedge_version": kdedge.__version__,
-                                                   "run_id": "test-run", "artifacts": {}, "stages": {}}))
     return root
 
 
 @pytest.fixture
-def run_dir(tmp_path) -> Path:
-    return make_run(tmp_path / "run")
+def device_dir(tmp_path) -> Path:
+    return make_device_dir(tmp_path / "device")
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def bench_warnings():
+    """The messages `kdedge.bench` logs as warnings (shown even with --quiet), in order."""
+    handler = _Collect()
+    logger = logging.getLogger("kdedge.bench")
+    logger.addHandler(handler)
+    yield handler.messages
+    logger.removeHandler(handler)

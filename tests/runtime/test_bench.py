@@ -1,7 +1,8 @@
-"""kdedge.runtime.bench.bench end to end on tiny models (quick repetition rule)."""
+"""kdedge.runtime.bench.bench: on the real exported session run, and on broken model folders."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -10,51 +11,131 @@ from pathlib import Path
 
 import onnx
 import pytest
-from conftest import STUDENT_SIZES, TEACHER_SIZES, make_run, mlp_model
+from conftest import SELECTED, STUDENT_SIZES, TEACHER_SIZES, make_device_dir, mlp_model
 from onnx import external_data_helper
 
-from kdedge.rundir import KdedgeError, sha256_file
-from kdedge.runtime.bench import _WORKER, bench
+from kdedge.cli import main
+from kdedge.contract import (METRICS_JSON, BenchReport, Metrics, bench_file, onnx_file, read_record,
+                             write_record)
+from kdedge.rundir import KdedgeError, read_manifest, sha256_file
+from kdedge.runtime import bench as bench_module
+from kdedge.runtime.bench import _WORKER, DEFAULT_RULE, QUICK_RULE, bench, repetition_rule
 
-SELECTED = ["feature_3", "feature_0", "feature_7", "feature_12", "feature_5", "feature_1"]
+FULL_RUN_TARGET = "x86-test"  # what tests/conftest.py's full_run was benched as
+VARIANTS = ("student.onnx", "student.int8.onnx", "student.int8-static.onnx", "student.fp16.onnx",
+            "teacher.onnx")
 
 
-def test_bench_writes_json_with_every_field(run_dir):
-    path = bench(run_dir, target="test-box", batch_sizes=(1, 8), quick=True, quiet=True)
-    assert path == run_dir / "bench" / "test-box.json"
-    report = json.loads(path.read_text())
-    assert report["target"] == "test-box" and report["errors"] == 0 and report["mismatched"] == 0
-    assert report["settings"]["batch_sizes"] == [1, 8] and report["settings"]["threads"] == 1
-    assert report["settings"]["opt_level"] == "all" and "text" in report["settings"]["repetition_rule"]
-    assert {"arch", "cpu_model", "cores", "os", "python", "onnxruntime", "emulated"} <= set(report["machine"])
-    assert report["source"]["run_id"] == "test-run"
-    assert set(report["models"]) == {"teacher.onnx", "student.onnx"}
-    assert set(report["floors"]) == {"floor-k13-c2", "floor-k6-c2"}
-    for name, model in report["models"].items():
-        assert model["macs_match_metrics"] is True
-        assert model["cold_start"]["session_creation_ms"] > 0 and model["cold_start"]["first_inference_ms"] > 0
-        assert model["memory"]["peak_mb"] > model["memory"]["baseline_mb"] > 0
-        assert model["matches_run_json"] is None  # run.json records no onnx/ files here
-        assert model["input_rows"] == "X_test (split.npz)"
-        floor = report["floors"][model["floor"]]
+def _copy(full_run: Path, tmp_path: Path, *, fp32_only: bool = False) -> Path:
+    """A private copy of the real run (optionally without the quantized graphs, for speed)."""
+    run = shutil.copytree(full_run, tmp_path / "run")
+    if fp32_only:
+        for path in (run / "onnx").glob("*.*.onnx"):
+            path.unlink()
+    return run
+
+
+def test_bench_json_of_a_real_run_reads_through_the_contract(full_run):
+    """The fields the report reads, from the bench JSON the real stages wrote."""
+    path = full_run / bench_file(FULL_RUN_TARGET)
+    report = read_record(BenchReport, path)
+    metrics = read_record(Metrics, full_run / METRICS_JSON)
+    assert sorted(report.models) == sorted(VARIANTS)
+    assert report.errors == 0 and report.mismatched == 0 and report.bench_format == 2
+    for name, model in report.models.items():
+        assert model.latency["1"].p50_us > 0 and model.latency["32"].p50_us > 0
+        assert model.memory.peak_mb > model.memory.baseline_mb > 0
+        assert model.cold_start.session_creation_ms > 0
+        assert model.matches_run_json is True  # export's sha256 in run.json, file unchanged
+        assert model.cost.macs == metrics.model(model.model).macs  # every variant: the fp32 count
+        assert model.cost_error is None
+        if model.variant == "fp32":
+            assert model.metrics_macs == metrics.model(model.model).macs and model.macs_match_metrics
+    assert report.models["teacher.onnx"].cost.macs > report.models["student.onnx"].cost.macs
+    assert report.settings.repetition_rule == QUICK_RULE and report.settings.quick is True
+    assert "repetition_rule" in report.settings.definitions
+    assert read_manifest(full_run).artifacts[bench_file(FULL_RUN_TARGET)] == sha256_file(path)
+
+
+def test_bench_writes_every_field(full_run, tmp_path, bench_warnings):
+    run = _copy(full_run, tmp_path, fp32_only=True)
+    path = bench(run, target="test-box", batch_sizes=(1, 8), quick=True)
+    assert path == run / bench_file("test-box")
+    report = read_record(BenchReport, path)
+    assert (report.target, report.errors, report.mismatched) == ("test-box", 0, 0)
+    assert report.settings.batch_sizes == [1, 8] and report.settings.threads == 1
+    assert report.settings.opt_level == "all" and report.source.run_dir is True
+    assert report.source.run_id == read_manifest(run).run_id
+    assert set(report.floors) == {"floor-k13-c2", f"floor-k{len(report.models['student.onnx'].feature_names)}-c2"}
+    for model in report.models.values():
+        assert model.input_rows == "X_test (split.npz)"
+        floor = report.floors[model.floor]
         for batch in ("1", "8"):
-            stats = model["latency"][batch]
-            assert stats["min_us"] <= stats["p50_us"] <= stats["p90_us"] <= stats["p95_us"] <= stats["p99_us"]
-            assert stats["reps"] >= 20 and stats["std_us"] >= 0
-            assert stats["ratio_to_floor"] == pytest.approx(
-                stats["p50_us"] / floor["latency"][batch]["p50_us"], rel=1e-2)
-            assert stats["throughput_rows_per_s"] == pytest.approx(int(batch) / stats["mean_us"] * 1e6, rel=1e-3)
-    assert report["models"]["teacher.onnx"]["cost"]["macs"] == 36_352
-    assert report["models"]["student.onnx"]["floor"] == "floor-k6-c2"
-    manifest = json.loads((run_dir / "run.json").read_text())
-    assert "bench/test-box.json" in manifest["artifacts"] and "bench" in manifest["stages"]
+            stats = model.latency[batch]
+            assert stats.min_us <= stats.p50_us <= stats.p90_us <= stats.p95_us <= stats.p99_us <= stats.max_us
+            assert stats.reps >= QUICK_RULE.min_reps and stats.std_us > 0  # real timings vary
+            assert stats.seconds == pytest.approx(stats.reps * stats.mean_us / 1e6, rel=0.01)
+            assert stats.ratio_to_floor == pytest.approx(stats.p50_us / floor.latency[batch].p50_us, rel=1e-2)
+            assert stats.throughput_rows_per_s == pytest.approx(int(batch) / stats.mean_us * 1e6, rel=1e-3)
+            assert floor.latency[batch].ratio_to_floor is None
+    manifest = read_manifest(run)
+    assert manifest.artifacts[bench_file("test-box")] == sha256_file(path)
+    assert manifest.stages["bench"]["target"] == "test-box"
+    assert manifest.stages["bench"]["seconds"] == report.seconds
+    assert bench_warnings == []
 
 
-def test_bench_records_a_macs_mismatch_with_metrics(run_dir):
-    (run_dir / "metrics.json").write_text(json.dumps({"teacher": {"macs": 1}, "student": {"macs": 256}}))
-    report = json.loads(bench(run_dir, target="t", batch_sizes=1, quick=True, quiet=True).read_text())
-    assert report["models"]["teacher.onnx"]["macs_match_metrics"] is False
-    assert report["models"]["student.onnx"]["macs_match_metrics"] is True
+def test_bench_records_a_macs_mismatch_with_metrics(full_run, tmp_path):
+    run = _copy(full_run, tmp_path, fp32_only=True)
+    metrics = read_record(Metrics, run / METRICS_JSON)
+    write_record(run / METRICS_JSON, dataclasses.replace(
+        metrics, teacher=dataclasses.replace(metrics.teacher, macs=1)))
+    report = read_record(BenchReport, bench(run, target="t", batch_sizes=[1], quick=True))
+    teacher, student = report.models["teacher.onnx"], report.models["student.onnx"]
+    assert (teacher.metrics_macs, teacher.macs_match_metrics) == (1, False)
+    assert teacher.cost.macs == metrics.teacher.macs  # the graph count itself is unchanged
+    assert student.macs_match_metrics is True
+
+
+def test_bench_refuses_a_metrics_json_of_another_format(full_run, tmp_path):
+    run = _copy(full_run, tmp_path, fp32_only=True)
+    data = json.loads((run / METRICS_JSON).read_text())
+    del data["teacher"]["macs"]
+    (run / METRICS_JSON).write_text(json.dumps(data))
+    with pytest.raises(KdedgeError, match=r"metrics.json: field teacher.macs is missing"):
+        bench(run, target="t", batch_sizes=[1], quick=True)
+    assert not (run / bench_file("t")).exists()
+
+
+def test_bench_flags_a_model_swapped_after_export_and_still_measures_it(full_run, tmp_path, capsys,
+                                                                         bench_warnings):
+    run = _copy(full_run, tmp_path, fp32_only=True)
+    shutil.copyfile(run / onnx_file("teacher"), run / onnx_file("student"))
+    main(["bench", str(run), "--target", "t", "--batch_sizes", "1", "--quick", "--quiet"])
+    report = read_record(BenchReport, run / bench_file("t"))
+    student, teacher = report.models["student.onnx"], report.models["teacher.onnx"]
+    assert student.matches_run_json is False and teacher.matches_run_json is True
+    assert report.mismatched == 1 and report.errors == 0
+    assert student.latency["1"].p50_us > 0  # measured all the same, for a deliberately edited file
+    assert "onnx/student.onnx differs from what `kdedge export` recorded in run.json" in student.warning
+    assert teacher.warning is None
+    assert len(bench_warnings) == 2 and bench_warnings[0] == student.warning
+    assert "1 model(s) differ" in bench_warnings[1]
+    printed = capsys.readouterr().err  # shown although --quiet: a swap must not pass unseen
+    assert printed.count("[bench] WARNING") == 2 and "onnx/student.onnx differs" in printed
+    assert "timing" not in printed  # --quiet hides progress
+
+
+def test_bench_records_an_uncountable_graph_and_still_times_it(device_dir, monkeypatch):
+    def refuse(path):
+        raise ValueError(f"cannot count {Path(path).name}")
+
+    monkeypatch.setattr(bench_module, "count_graph_cost", refuse)
+    report = read_record(BenchReport, bench(device_dir, target="t", batch_sizes=[1], quick=True))
+    student = report.models["student.onnx"]
+    assert student.cost is None and student.cost_error == "ValueError: cannot count student.onnx"
+    assert student.error is None and student.latency["1"].p50_us > 0
+    assert student.macs_match_metrics is None
 
 
 def _save_external_outside(folder):
@@ -73,7 +154,7 @@ def _save_external_outside(folder):
     (folder / "weights.bin").unlink()
 
 
-def test_bench_reports_bad_files_per_file_and_measures_the_rest(tmp_path, capsys):
+def test_bench_reports_bad_files_per_file_and_measures_the_rest(tmp_path, bench_warnings):
     folder = tmp_path / "models"
     folder.mkdir()
     onnx.save(mlp_model(STUDENT_SIZES, feature_names=SELECTED), folder / "student.onnx")
@@ -83,19 +164,20 @@ def test_bench_reports_bad_files_per_file_and_measures_the_rest(tmp_path, capsys
     onnx.save(mlp_model((5, 32, 2), feature_names=SELECTED), folder / "wrong_input.onnx")  # 5 columns, 6 names
     _save_external_outside(folder)
 
-    path = bench(folder, target="t", batch_sizes=(1,), quick=True)
-    report = json.loads(path.read_text())
-    assert path == folder / "bench" / "t.json"
-    assert report["errors"] == 4
-    models = report["models"]
-    assert "corrupt or truncated" in models["corrupt.onnx"]["error"]
-    assert "truncated.onnx" in models["truncated.onnx"]["error"]
-    assert "takes 5 features but metadata kdedge.feature_names lists 6" in models["wrong_input.onnx"]["error"]
-    assert "outside the model's folder" in models["outside.onnx"]["error"]
-    assert models["student.onnx"]["latency"]["1"]["p50_us"] > 0
-    assert models["student.onnx"]["input_rows"] == "random normal"
-    printed = capsys.readouterr().err
-    assert printed.count("ERROR") == 4 and "corrupt.onnx" in printed
+    path = bench(folder, target="t", batch_sizes=[1], quick=True)
+    report = read_record(BenchReport, path)
+    assert path == folder / bench_file("t") and report.source.run_dir is False
+    assert report.errors == 4
+    models = report.models
+    assert "corrupt or truncated" in models["corrupt.onnx"].error
+    assert "truncated.onnx" in models["truncated.onnx"].error
+    assert "wrong_input.onnx" in models["wrong_input.onnx"].error and "6" in models["wrong_input.onnx"].error
+    assert "outside the model's folder" in models["outside.onnx"].error
+    for name in ("corrupt.onnx", "truncated.onnx", "wrong_input.onnx", "outside.onnx"):
+        assert models[name].latency == {} and models[name].bytes == (folder / name).stat().st_size
+    assert models["student.onnx"].latency["1"].p50_us > 0
+    assert models["student.onnx"].input_rows == "random normal"
+    assert len(bench_warnings) == 4 and all(m.startswith("not measured: ") for m in bench_warnings)
 
 
 def test_bench_reports_a_model_onnxruntime_cannot_load(tmp_path):
@@ -108,71 +190,57 @@ def test_bench_reports_a_model_onnxruntime_cannot_load(tmp_path):
     relu.op_type, relu.domain = "Mystery", "com.example"
     model.opset_import.append(onnx.helper.make_opsetid("com.example", 1))
     (folder / "custom_op.onnx").write_bytes(model.SerializeToString())
-    report = json.loads(bench(folder, target="t", batch_sizes=1, quick=True, quiet=True).read_text())
-    assert "onnxruntime cannot run it" in report["models"]["custom_op.onnx"]["error"]
-    assert "latency" in report["models"]["student.onnx"]
+    report = read_record(BenchReport, bench(folder, target="t", batch_sizes=[1], quick=True))
+    assert "onnxruntime cannot run it" in report.models["custom_op.onnx"].error
+    assert report.models["custom_op.onnx"].cold_start is None
+    assert report.models["student.onnx"].latency["1"].p50_us > 0
 
 
 def test_bench_without_onnx_models_raises_kdedge_error(tmp_path):
     with pytest.raises(KdedgeError, match=r"no ONNX models.*kdedge export"):
-        bench(tmp_path, quick=True, quiet=True)
+        bench(tmp_path, quick=True)
 
 
-def test_bench_never_overwrites_without_force(run_dir):
-    path = bench(run_dir, target="t", batch_sizes=1, quick=True, quiet=True)
+def test_bench_never_overwrites_without_force(device_dir):
+    path = bench(device_dir, target="t", batch_sizes=[1], quick=True)
     before = path.read_bytes()
     with pytest.raises(KdedgeError, match="--force"):
-        bench(run_dir, target="t", batch_sizes=1, quick=True, quiet=True)
+        bench(device_dir, target="t", batch_sizes=[1], quick=True)
     assert path.read_bytes() == before
-    bench(run_dir, target="t", batch_sizes=1, quick=True, quiet=True, force=True, opt_level="disable")
-    assert json.loads(path.read_text())["settings"]["opt_level"] == "disable"
+    bench(device_dir, target="t", batch_sizes=[1], quick=True, force=True, opt_level="disable")
+    assert read_record(BenchReport, path).settings.opt_level == "disable"
 
 
-def test_bench_writes_to_out_folder(run_dir, tmp_path):
-    path = bench(run_dir, target="t", batch_sizes=1, quick=True, quiet=True, out=tmp_path / "elsewhere")
+def test_bench_writes_to_out_folder_outside_run_json(full_run, tmp_path):
+    run = _copy(full_run, tmp_path, fp32_only=True)
+    path = bench(run, target="t", batch_sizes=[1], quick=True, out=tmp_path / "elsewhere")
     assert path == tmp_path / "elsewhere" / "t.json" and path.is_file()
-    assert "bench/t.json" not in (run_dir / "run.json").read_text()  # outside the run: not in run.json
+    assert not (run / bench_file("t")).exists()
+    assert read_manifest(run).artifacts.keys() == read_manifest(full_run).artifacts.keys()
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"opt_level": "fast"}, "opt_level must be one of"),
-    ({"batch_sizes": (1, 0)}, "batch_sizes must be positive"),
-    ({"threads": 0}, "threads must be a positive integer"),
-    ({"min_time": -1.0}, "must be > 0"),
-    ({"target": "../x"}, "not a usable file name"),
+    ({"opt_level": "fast"}, "--opt_level must be one of disable, basic, extended, all"),
+    ({"batch_sizes": [1, 0]}, "--batch_sizes must be whole numbers >= 1"),
+    ({"batch_sizes": 8}, "--batch_sizes must be whole numbers >= 1"),
+    ({"threads": 0}, "--threads must be a whole number >= 1"),
+    ({"min_time": -1.0}, "--min_time must be a number > 0"),
+    ({"min_reps": 2.5}, "--min_reps must be a whole number >= 1"),
+    ({"worker_timeout": 0}, "--worker_timeout must be a number > 0"),
+    ({"target": "../x"}, "--target must be a usable file name"),
 ])
-def test_bench_rejects_bad_arguments(run_dir, kwargs, match):
+def test_bench_rejects_bad_arguments_before_any_work(device_dir, kwargs, match):
     with pytest.raises(KdedgeError, match=match):
-        bench(run_dir, quiet=True, **kwargs)
+        bench(device_dir, **kwargs)
+    assert not (device_dir / "bench").exists()
 
 
-def _record_export(run_dir):
-    """What `kdedge export` leaves in run.json: the sha256 of every onnx/ file."""
-    manifest = json.loads((run_dir / "run.json").read_text())
-    for path in sorted((run_dir / "onnx").glob("*.onnx")):
-        manifest["artifacts"][f"onnx/{path.name}"] = sha256_file(path)
-    (run_dir / "run.json").write_text(json.dumps(manifest))
-
-
-def test_bench_flags_a_model_swapped_after_export_and_still_measures_it(run_dir, capsys):
-    _record_export(run_dir)
-    shutil.copyfile(run_dir / "onnx" / "teacher.onnx", run_dir / "onnx" / "student.onnx")
-    report = json.loads(bench(run_dir, target="t", batch_sizes=1, quick=True, quiet=True).read_text())
-    student, teacher = report["models"]["student.onnx"], report["models"]["teacher.onnx"]
-    assert student["matches_run_json"] is False and teacher["matches_run_json"] is True
-    assert report["mismatched"] == 1 and report["errors"] == 0
-    assert student["latency"]["1"]["p50_us"] > 0  # measured all the same, for a deliberately edited file
-    assert "onnx/student.onnx differs from what `kdedge export` recorded in run.json" in student["warning"]
-    printed = capsys.readouterr().err  # printed although quiet=True: a swap must not pass unseen
-    assert printed.count("WARNING") == 2 and "onnx/student.onnx differs" in printed
-    assert "re-export, or the numbers do not describe the exported model" in printed
-
-
-def test_bench_matches_run_json_for_unchanged_models(run_dir, capsys):
-    _record_export(run_dir)
-    report = json.loads(bench(run_dir, target="t", batch_sizes=1, quick=True, quiet=True).read_text())
-    assert [m["matches_run_json"] for m in report["models"].values()] == [True, True]
-    assert report["mismatched"] == 0 and "WARNING" not in capsys.readouterr().err
+def test_repetition_rule_overrides_and_raises_the_cap():
+    assert repetition_rule(quick=False, min_reps=None, min_time=None, max_time=None) == DEFAULT_RULE
+    rule = repetition_rule(quick=True, min_reps=50, min_time=3, max_time=None)
+    assert (rule.min_reps, rule.min_time_s, rule.max_time_s) == (50, 3.0, 3.0)  # cap raised to min_time
+    assert rule.warmup_time_s == QUICK_RULE.warmup_time_s
+    assert repetition_rule(quick=False, min_reps=None, min_time=None, max_time=5).max_time_s == 5.0
 
 
 # A parent process holding 300 MB (as `kdedge run` holds torch) runs the bench. On Linux the
@@ -185,7 +253,7 @@ from kdedge.runtime import bench as bench_module
 ballast = np.ones(300 * 2**20 // 8)  # 300 MB, every page written
 if len(sys.argv) > 2:
     bench_module._WORKER = Path(sys.argv[2])
-path = bench_module.bench(sys.argv[1], target="t", batch_sizes=1, quick=True, quiet=True)
+path = bench_module.bench(sys.argv[1], target="t", batch_sizes=[1], quick=True)
 rss_kib = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS:"))
 print(json.dumps({"parent_rss_mb": rss_kib / 1024, "report": str(path)}))
 """
@@ -205,30 +273,30 @@ needs_vmhwm = pytest.mark.skipif(not Path("/proc/self/status").is_file()
                                  reason="needs /proc/self/status with VmHWM (Linux)")
 
 
-def _bench_from_300mb_parent(run_dir, worker=None):
+def _bench_from_300mb_parent(folder, worker=None):
     """(parent's RSS in MB, bench JSON) of a bench run by a process holding 300 MB."""
-    proc = subprocess.run([sys.executable, "-c", _PARENT_300MB, str(run_dir)] + ([str(worker)] if worker else []),
+    proc = subprocess.run([sys.executable, "-c", _PARENT_300MB, str(folder)] + ([str(worker)] if worker else []),
                           capture_output=True, text=True, timeout=300, check=True)
     parent = json.loads(proc.stdout.strip().splitlines()[-1])
     assert parent["parent_rss_mb"] > 300
-    return parent["parent_rss_mb"], json.loads(Path(parent["report"]).read_text())
+    return parent["parent_rss_mb"], read_record(BenchReport, parent["report"])
 
 
 @needs_vmhwm
 def test_bench_peak_memory_is_the_models_not_the_parents(tmp_path):
-    parent_mb, report = _bench_from_300mb_parent(make_run(tmp_path / "run", teacher=False))
-    memory = report["models"]["student.onnx"]["memory"]
-    assert 0 < memory["baseline_mb"] < memory["peak_mb"] < parent_mb / 2  # ~63 MB against ~370 MB
-    assert "ru_maxrss_mb" not in memory and "error" not in memory
-    assert all(value < parent_mb / 2 for value in memory.values())
+    parent_mb, report = _bench_from_300mb_parent(make_device_dir(tmp_path / "device", teacher=False))
+    memory = report.models["student.onnx"].memory
+    assert 0 < memory.baseline_mb < memory.peak_mb < parent_mb / 2  # ~63 MB against ~370 MB
+    assert memory.increase_mb == pytest.approx(memory.peak_mb - memory.baseline_mb, abs=0.01)
+    assert memory.error is None and memory.vmrss_mb < parent_mb / 2
 
 
 @needs_vmhwm
 def test_bench_without_vmhwm_reports_no_peak_rather_than_the_parents(tmp_path):
     worker = tmp_path / "worker_without_proc.py"
     worker.write_text(_WORKER_WITHOUT_PROC.format(worker=str(_WORKER)))
-    _, report = _bench_from_300mb_parent(make_run(tmp_path / "run", teacher=False), worker)
-    memory = report["models"]["student.onnx"]["memory"]
-    assert memory["peak_mb"] is None and memory["increase_mb"] is None and memory["baseline_mb"] is None
-    assert "no VmHWM on this platform" in memory["error"]
-    assert report["models"]["student.onnx"]["latency"]["1"]["p50_us"] > 0  # everything else measured
+    _, report = _bench_from_300mb_parent(make_device_dir(tmp_path / "device", teacher=False), worker)
+    memory = report.models["student.onnx"].memory
+    assert memory.peak_mb is None and memory.increase_mb is None and memory.baseline_mb is None
+    assert "no VmHWM on this platform" in memory.error
+    assert report.models["student.onnx"].latency["1"].p50_us > 0  # everything else measured

@@ -10,23 +10,23 @@ from kdedge.rundir import KdedgeError
 from kdedge.runtime.check import check, compare_outputs, predict_folder
 
 
-def test_predict_folder_runs_every_model_on_the_test_rows(run_dir):
-    outputs = predict_folder(run_dir)
+def test_predict_folder_runs_every_model_on_the_test_rows(device_dir):
+    outputs = predict_folder(device_dir)
     assert sorted(outputs) == ["student.onnx", "teacher.onnx"]
     student = outputs["student.onnx"]
     assert student["input"].shape == (64, 6) and student["probabilities"].shape == (64, 2)
     np.testing.assert_allclose(student["probabilities"].sum(axis=1), 1.0, rtol=1e-5)
     np.testing.assert_array_equal(student["label"], student["probabilities"].argmax(axis=1))
-    with np.load(run_dir / "split.npz") as split:  # the student's columns, in metadata order
+    with np.load(device_dir / "split.npz") as split:  # the student's columns, in metadata order
         np.testing.assert_array_equal(student["input"], split["X_test"][:, [3, 0, 7, 12, 5, 1]])
-    session = ort.InferenceSession(str(run_dir / "onnx" / "teacher.onnx"))
+    session = ort.InferenceSession(str(device_dir / "onnx" / "teacher.onnx"))
     expected = session.run(["probabilities"], {"features": outputs["teacher.onnx"]["input"]})[0]
     np.testing.assert_allclose(outputs["teacher.onnx"]["probabilities"], expected, atol=1e-6)
 
 
-def test_compare_outputs_accepts_identical_dumps(run_dir, tmp_path):
-    a = check(run_dir, out=tmp_path / "a.npz")
-    b = check(run_dir, out=tmp_path / "b.npz")
+def test_compare_outputs_accepts_identical_dumps(device_dir, tmp_path):
+    a = check(device_dir, out=tmp_path / "a.npz")
+    b = check(device_dir, out=tmp_path / "b.npz")
     result = compare_outputs(a, b)
     assert result["ok"] is True and set(result["models"]) == {"student.onnx", "teacher.onnx"}
 
@@ -35,8 +35,8 @@ def test_compare_outputs_accepts_identical_dumps(run_dir, tmp_path):
     ("teacher.onnx::probabilities", lambda p: p + 1e-3, "max_abs_diff"),
     ("student.onnx::label", lambda y: 1 - y, "label_mismatches"),
 ])
-def test_compare_outputs_flags_differences(run_dir, tmp_path, key, change, field):
-    a = check(run_dir, out=tmp_path / "a.npz")
+def test_compare_outputs_flags_differences(device_dir, tmp_path, key, change, field):
+    a = check(device_dir, out=tmp_path / "a.npz")
     with np.load(a) as dump:
         arrays = dict(dump)
     arrays[key] = change(arrays[key])

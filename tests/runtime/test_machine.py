@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import re
 
+import onnx
+import onnxruntime as ort
+
+import kdedge
+from kdedge.contract import Machine
 from kdedge.runtime.machine import default_target, describe_machine, is_emulated
 
 
@@ -25,5 +30,10 @@ def test_is_emulated_follows_the_environment_override(monkeypatch):
 def test_describe_machine_has_the_versions(monkeypatch):
     monkeypatch.delenv("KDEDGE_EMULATED", raising=False)
     machine = describe_machine()
-    assert machine["emulated"] is False  # this test machine is native
-    assert machine["cores"] >= 1 and "CPUExecutionProvider" in machine["providers_available"]
+    assert machine.emulated is False  # this test machine is native
+    assert machine.emulation_evidence.startswith("native")
+    assert (machine.onnxruntime, machine.onnx, machine.kdedge) == (ort.__version__, onnx.__version__,
+                                                                   kdedge.__version__)
+    assert machine.cores >= machine.cores_usable >= 1
+    assert "CPUExecutionProvider" in machine.providers_available
+    assert Machine.from_json(machine.to_json()) == machine  # what the bench JSON holds parses back

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
+
+import pytest
+
+from kdedge.contract import ONNX_DIR, BenchReport, bench_file, read_record
 
 BLOCKER = textwrap.dedent("""
     import sys
@@ -29,7 +34,7 @@ SCRIPT = textwrap.dedent("""
         blocked = True
     from kdedge.runtime.bench import bench
     from kdedge.runtime.check import predict_folder
-    path = bench(sys.argv[1], target="no-torch", batch_sizes=(1, 4), quick=True, quiet=True)
+    path = bench(sys.argv[1], target="no-torch", batch_sizes=[1, 4], quick=True)
     outputs = predict_folder(sys.argv[1])
     from kdedge.cli import main  # the `kdedge bench` command itself, as a device would run it
     main(["bench", sys.argv[1], "--target", "no-torch-cli", "--quick", "--quiet"])
@@ -39,7 +44,10 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_bench_runs_without_torch_sklearn_matplotlib(run_dir, tmp_path):
+@pytest.mark.slow
+def test_bench_runs_without_torch_sklearn_matplotlib(full_run, tmp_path):
+    # the real run: the bench also reads run.json and metrics.json through the contract
+    run_dir = shutil.copytree(full_run, tmp_path / "run")
     (tmp_path / "blocker").mkdir()
     (tmp_path / "blocker" / "sitecustomize.py").write_text(BLOCKER)
     env = dict(os.environ, PYTHONPATH=str(tmp_path / "blocker"))
@@ -49,8 +57,9 @@ def test_bench_runs_without_torch_sklearn_matplotlib(run_dir, tmp_path):
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["blocked"] is True  # the blocker works, so the bench really ran without torch
     assert result["heavy"] == []
-    assert result["predicted"] == ["student.onnx", "teacher.onnx"]
-    assert (run_dir / "bench" / "no-torch-cli.json").is_file()
-    report = json.loads(open(result["path"]).read())
-    assert report["errors"] == 0  # the worker subprocesses (same blocker) measured every model
-    assert all("cold_start" in m for m in report["models"].values())
+    assert result["predicted"] == sorted(p.name for p in (run_dir / ONNX_DIR).glob("*.onnx"))
+    assert (run_dir / bench_file("no-torch-cli")).is_file()
+    report = read_record(BenchReport, result["path"])
+    assert report.errors == 0  # the worker subprocesses (same blocker) measured every model
+    assert all(m.cold_start is not None and m.macs_match_metrics is not False for m in report.models.values())
+    assert report.models["student.onnx"].macs_match_metrics is True  # metrics.json was read
