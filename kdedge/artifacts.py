@@ -73,7 +73,12 @@ class Run:
         """Model `name`'s tensors as numpy arrays (safetensors, no torch)."""
         from safetensors.numpy import load
 
-        return load(self.weights_path(name).read_bytes())
+        path = self.weights_path(name)
+        try:
+            return load(path.read_bytes())
+        except Exception as exc:  # safetensors' own error type for a damaged file
+            raise KdedgeError(f"{path} cannot be read as safetensors ({exc}); "
+                              "re-run `kdedge distill`") from exc
 
     def predictions(self) -> dict[str, np.ndarray]:
         """predictions.npz: test-split probabilities [rows, C] of every model, as distill scored
@@ -119,8 +124,8 @@ def load_run(run_dir: str | Path) -> Run:
     split_path = rundir.verify_artifact(path, contract.SPLIT_NPZ, manifest)
     run = Run(path=path, manifest=manifest, metrics=record(Metrics), models=record(ModelsFile),
               preprocessing=record(Preprocessing), split=_read_npz(split_path, contract.SPLIT_KEYS))
-    stored = [str(n) for n in run.split["feature_names"]]
-    if stored != run.feature_names:
-        raise KdedgeError(f"{path / contract.PREPROCESSING_JSON} lists features that differ from "
-                          f"those of {split_path}; re-run `kdedge distill`")
+    for key, names in (("feature_names", run.feature_names), ("class_names", run.class_names)):
+        if [str(n) for n in run.split[key]] != names:
+            raise KdedgeError(f"{path / contract.PREPROCESSING_JSON} lists {key} that differ from "
+                              f"those of {split_path}; re-run `kdedge distill`")
     return run

@@ -25,12 +25,12 @@ from kdedge import contract, rundir
 from kdedge.contract import (CALIBRATION_ROWS, DataInfo, History, KDConfig, Manifest, Metrics,
                              ModelMetrics, ModelsFile, Preprocessing, SplitSizes, StudentConfig,
                              TeacherConfig, TrainingHistory, write_record)
-from kdedge.data import Dataset, Split, load_dataset, split_dataset
+from kdedge.data import SPLIT_PARAMETERS, Dataset, Split, load_dataset, split_dataset
 from kdedge.fold import fold_model
 from kdedge.log import get_logger
 from kdedge.metrics import agreement, classification_metrics
 from kdedge.models import build_model, count_params, default_rank, weight_bytes
-from kdedge.params import (Flag, Optional, Real, Text, Whole, WholeList, check_params)
+from kdedge.params import Flag, Optional, Real, Text, Whole, WholeList, check_params
 from kdedge.ranking import rank_features
 from kdedge.rundir import KdedgeError
 from kdedge.train import Progress, TrainConfig, fit, kd_loss, predict_logits
@@ -40,8 +40,7 @@ PACKAGES = ("torch", "numpy", "scikit-learn", "pandas", "pyarrow", "safetensors"
             "onnxruntime", "onnxscript", "matplotlib", "fire")
 PARAMETERS = {
     "data": Optional(Text()), "target": Optional(Text()), "features": Optional(Whole(1)),
-    "out": Optional(Text()), "force": Flag(), "seed": Whole(0),
-    "test_size": Real(0, 1, closed="neither"), "val_size": Real(0, 1, closed="neither"),
+    "out": Optional(Text()), "force": Flag(), "seed": Whole(0), **SPLIT_PARAMETERS,
     "teacher_hidden": WholeList(1), "rank": Optional(Whole(1)), "student_hidden": WholeList(1),
     "temperature": Real(0, None, closed="neither"), "alpha": Real(0, 1),
     "max_epochs": Whole(1), "patience": Whole(1),
@@ -78,13 +77,14 @@ def _seeded(seed: int):
     """torch's global RNG seeded for model initialisation and deterministic kernels on, both
     restored on exit: a library call leaves no process-wide state behind."""
     deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         torch.use_deterministic_algorithms(True)
         try:
             yield
         finally:
-            torch.use_deterministic_algorithms(deterministic)
+            torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
 
 
 def _score(model: torch.nn.Module, history: dict, split: Split, index: list[int]) -> Trained:
@@ -162,6 +162,7 @@ def train_student(split: Split, teacher: torch.nn.Module, selected_index: list[i
 
 
 def data_record(ds: Dataset, split: Split) -> DataInfo:
+    """metrics.json's `data`: where the data came from, its classes and the split sizes."""
     return DataInfo(
         source=ds.source, name=ds.name, target=ds.target, rows=int(len(ds.y)),
         features=len(ds.feature_names), classes=len(ds.class_names), class_names=ds.class_names,
@@ -188,6 +189,7 @@ def metrics_record(teacher: Trained, students: dict[str, Trained], ranking: dict
 
 
 def preprocessing_record(ds: Dataset, split: Split, selected: list[str]) -> Preprocessing:
+    """preprocessing.json: every model's inputs (`selected` for the students) and the scaler."""
     return Preprocessing(
         target=ds.target, feature_names=ds.feature_names, selected_features=selected,
         selected_index=[ds.feature_names.index(name) for name in selected], scaler=split.scaler,
@@ -195,6 +197,7 @@ def preprocessing_record(ds: Dataset, split: Split, selected: list[str]) -> Prep
 
 
 def _versions() -> dict:
+    """Python, kdedge and the installed version of each of PACKAGES (None where absent)."""
     versions = {"python": platform.python_version(), "kdedge": kdedge.__version__}
     for name in PACKAGES:
         try:

@@ -23,7 +23,6 @@ import torch
 from torch import nn
 
 from kdedge.contract import Scaler
-
 from kdedge.models import Student, Teacher
 
 

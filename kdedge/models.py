@@ -1,11 +1,14 @@
-"""The teacher MLP and the factorized student, their configs, and their static cost.
+"""The teacher MLP and the factorized student, built from their models.json records
+(`kdedge.contract.TeacherConfig` / `StudentConfig`), and their static cost.
 
-Both models take standardised inputs `(x - mean) / scale`; export folds that into the graph.
+Both models take standardised inputs (`kdedge.contract.Scaler.transform`); export folds the
+scaler into the graph.
 """
 
 from __future__ import annotations
 
 import math
+
 import torch
 from torch import nn
 
@@ -19,6 +22,8 @@ def default_rank(n_features: int) -> int:
 
 
 class Teacher(nn.Module):
+    """The teacher MLP: Linear [BatchNorm] ReLU per hidden width, then a Linear to the logits."""
+
     def __init__(self, config: TeacherConfig):
         super().__init__()
         self.config = config
@@ -38,6 +43,8 @@ class Teacher(nn.Module):
 
 
 class Student(nn.Module):
+    """The gated low-rank student: logits = head(factors(x) · sigmoid(gate_logits))."""
+
     def __init__(self, config: StudentConfig):
         super().__init__()
         if not 1 <= config.rank:
@@ -55,6 +62,7 @@ class Student(nn.Module):
         self.head = nn.Sequential(*layers)
 
     def gates(self) -> torch.Tensor:
+        """Each factor's gate in (0, 1), shape [rank]."""
         return torch.sigmoid(self.gate_logits)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, k] → logits [B, C]
@@ -63,7 +71,12 @@ class Student(nn.Module):
 
 def build_model(config: TeacherConfig | StudentConfig) -> nn.Module:
     """A fresh model of the architecture `config` describes (a record of models.json)."""
-    return Teacher(config) if isinstance(config, TeacherConfig) else Student(config)
+    if isinstance(config, TeacherConfig):
+        return Teacher(config)
+    if isinstance(config, StudentConfig):
+        return Student(config)
+    raise TypeError(f"build_model takes a TeacherConfig or StudentConfig, not "
+                    f"{type(config).__name__}")
 
 
 def load_model(run, name: str) -> nn.Module:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kdedge.rundir import KdedgeError
+from kdedge.errors import KdedgeError
 
 
 class Constraint:
@@ -50,6 +50,8 @@ class Whole(Constraint):
     def describe(self) -> str:
         if self.high is None:
             return f"a whole number >= {self.low}" if self.low is not None else "a whole number"
+        if self.low is None:
+            return f"a whole number <= {self.high}"
         return f"a whole number in [{self.low}, {self.high}]"
 
 
@@ -71,6 +73,8 @@ class Real(Constraint):
         return above and below
 
     def describe(self) -> str:
+        if self.low is None and self.high is None:
+            return "a finite number"
         if self.high is None:
             return f"a number {'>=' if self.closed in ('both', 'left') else '>'} {self.low}"
         if self.low is None:
@@ -157,6 +161,8 @@ class TextList(Constraint):
     def from_cli(self, value: Any) -> Any:
         if isinstance(value, str):
             return [p.strip() for p in value.split(",") if p.strip()]
+        if _is_number(value):  # fire reads `--models 8` as the int 8
+            return [str(value)]
         if isinstance(value, Iterable):
             return [str(v) for v in value]
         return value

@@ -28,11 +28,13 @@ def test_load_dataset_default_matches_the_seed_shape():
     assert np.array_equal(ds.X, load_dataset().X)  # fixed data seed
 
 
-@pytest.mark.parametrize("name,n_features,n_classes", [("wine", 13, 3), ("iris", 4, 3),
-                                                        ("breast_cancer", 30, 2), ("digits", 64, 10)])
-def test_load_dataset_sklearn_sets(name, n_features, n_classes):
-    ds = load_dataset(name)  # digits has all-zero corner pixels: dropped as constant
-    assert ds.X.shape[1] + len(ds.dropped_constant) == n_features
+@pytest.mark.parametrize("name,n_features,n_constant,n_classes", [
+    ("wine", 13, 0, 3), ("iris", 4, 0, 3), ("breast_cancer", 30, 0, 2), ("digits", 64, 3, 10)])
+@pytest.mark.filterwarnings("ignore:--data digits. dropping constant feature columns")
+def test_load_dataset_sklearn_sets(name, n_features, n_constant, n_classes):
+    ds = load_dataset(name)  # digits has three all-zero pixels: dropped as constant
+    assert len(ds.dropped_constant) == n_constant
+    assert ds.X.shape[1] == len(ds.feature_names) == n_features - n_constant
     assert len(ds.class_names) == n_classes
     assert ds.source == "sklearn"
 
@@ -94,10 +96,18 @@ def test_load_dataset_single_class_refused(tmp_path, frame):
 
 
 def test_load_dataset_constant_columns_dropped_with_warning(tmp_path, frame):
-    frame["k"] = 3.0
-    with pytest.warns(UserWarning, match="constant feature columns \\['k'\\]"):
+    frame.insert(0, "k0", 3.0)
+    frame.insert(2, "k2", -1.0)
+    with pytest.warns(UserWarning, match=r"constant feature columns \['k0', 'k2'\]"):
         ds = load_dataset(_write_csv(tmp_path / "t.csv", frame), target="label")
-    assert ds.feature_names == ["a", "b", "c"] and ds.dropped_constant == ["k"]
+    assert ds.feature_names == ["a", "b", "c"] and ds.dropped_constant == ["k0", "k2"]
+    np.testing.assert_allclose(ds.X, frame[["a", "b", "c"]].to_numpy())
+
+
+def test_load_dataset_every_column_constant_refused(tmp_path, frame):
+    frame[["a", "b", "c"]] = 1.0
+    with pytest.raises(KdedgeError, match="every feature column is constant"):
+        load_dataset(_write_csv(tmp_path / "t.csv", frame), target="label")
 
 
 def test_split_dataset_stratified_and_scaler_from_train_only():
@@ -106,8 +116,9 @@ def test_split_dataset_stratified_and_scaler_from_train_only():
     assert (len(split.y_train), len(split.y_val), len(split.y_test)) == (3200, 800, 1000)
     for y in (split.y_train, split.y_val, split.y_test):
         assert abs(y.mean() - ds.y.mean()) < 0.01
-    np.testing.assert_allclose(split.mean, split.X_train.mean(axis=0))
-    assert not np.allclose(split.mean, ds.X.mean(axis=0))
+    np.testing.assert_allclose(split.scaler.mean_array, split.X_train.mean(axis=0))
+    np.testing.assert_allclose(split.scaler.scale_array, split.X_train.std(axis=0))
+    assert not np.allclose(split.scaler.mean_array, ds.X.mean(axis=0))
 
 
 @pytest.mark.parametrize("rows", [5, 10])
@@ -126,9 +137,10 @@ def test_split_dataset_smallest_accepted_has_two_rows_per_class_per_split(tmp_pa
 
 
 @pytest.mark.parametrize("arg", ["test_size", "val_size"])
-def test_split_dataset_fraction_out_of_range(arg):
-    with pytest.raises(KdedgeError, match=f"--{arg} must be between"):
-        split_dataset(load_dataset("iris"), **{arg: 1.5})
+@pytest.mark.parametrize("value", [0.0, 1.0, 1.5])
+def test_split_dataset_fraction_out_of_range(arg, value):
+    with pytest.raises(KdedgeError, match=rf"--{arg} must be a number in \(0, 1\), got {value}"):
+        split_dataset(load_dataset("iris"), **{arg: value})
 
 
 def test_load_dataset_semicolon_csv_with_decimal_commas(tmp_path, frame):

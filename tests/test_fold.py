@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from kdedge.contract import Scaler
 from kdedge.fold import fold_model
 from kdedge.models import Student, StudentConfig, Teacher, TeacherConfig
 
@@ -15,9 +16,15 @@ def _randomise_batchnorm(model):
             module.bias.data.uniform_(-0.5, 0.5)
 
 
-def _reference_logits(model, X, mean, scale):
+def _folded_and_exact(model, X):
+    """Fold `model` with the scaler fitted on X; check the folded chain on raw rows equals the
+    model on standardised rows (written out here, independently of Scaler.transform)."""
+    scaler = Scaler.fit(X)
+    folded = fold_model(model.double().eval(), scaler)
     with torch.no_grad():
-        return model(torch.from_numpy((X - mean) / scale)).numpy()
+        expected = model(torch.from_numpy((X - X.mean(0)) / X.std(0))).numpy()
+    np.testing.assert_allclose(folded.forward(X), expected, atol=1e-9)
+    return folded
 
 
 @pytest.fixture
@@ -28,45 +35,52 @@ def rows():
 
 def test_fold_model_seed_teacher_has_36352_macs_and_is_exact(rows):
     torch.manual_seed(0)
-    teacher = Teacher(TeacherConfig(n_features=13, n_classes=2)).double().eval()
+    teacher = Teacher(TeacherConfig(n_features=13, n_classes=2))
     _randomise_batchnorm(teacher)
-    mean, scale = rows.mean(0), rows.std(0)
-    folded = fold_model(teacher, mean, scale)
+    folded = _folded_and_exact(teacher, rows)
     assert folded.macs == 13 * 256 + 256 * 128 + 128 * 2 == 36_352
     assert len(folded.layers) == 3
-    np.testing.assert_allclose(folded.forward(rows), _reference_logits(teacher, rows, mean, scale),
-                               atol=1e-9)
+    assert folded.steps == ["scaler folded into the first layer",
+                            "BatchNorm folded into the preceding Linear"]
 
 
 def test_fold_model_student_keeps_low_rank_pair_when_cheaper(rows):
     torch.manual_seed(0)
-    student = Student(StudentConfig(n_features=6, n_classes=2, rank=4, hidden=[32])).double()
-    X = rows[:, :6]
-    folded = fold_model(student, X.mean(0), X.std(0))
+    student = Student(StudentConfig(n_features=6, n_classes=2, rank=4, hidden=[32]))
+    folded = _folded_and_exact(student, rows[:, :6])
     assert folded.macs == 6 * 4 + 4 * 32 + 32 * 2  # 216 < merged 6·32 + 32·2
     assert not any("merged" in s for s in folded.steps)
-    np.testing.assert_allclose(folded.forward(X), _reference_logits(student, X, X.mean(0), X.std(0)),
-                               atol=1e-9)
 
 
 def test_fold_model_student_merges_when_rank_is_not_low(rows):
     torch.manual_seed(0)
-    student = Student(StudentConfig(n_features=3, n_classes=2, rank=8, hidden=[4])).double()
-    X = rows[:, :3]
-    folded = fold_model(student, X.mean(0), X.std(0))
+    student = Student(StudentConfig(n_features=3, n_classes=2, rank=8, hidden=[4]))
+    folded = _folded_and_exact(student, rows[:, :3])
     assert folded.macs == 3 * 4 + 4 * 2 and folded.macs_before == 3 * 8 + 8 * 4 + 4 * 2
-    np.testing.assert_allclose(folded.forward(X), _reference_logits(student, X, X.mean(0), X.std(0)),
-                               atol=1e-9)
 
 
 def test_fold_model_drops_closed_factors(rows):
     torch.manual_seed(0)
-    student = Student(StudentConfig(n_features=6, n_classes=2, rank=4, hidden=[32])).double()
+    student = Student(StudentConfig(n_features=6, n_classes=2, rank=4, hidden=[32]))
     with torch.no_grad():
         student.gate_logits[1] = -40.0  # sigmoid(-40) ≈ 4e-18: the factor is closed
-    X = rows[:, :6]
-    folded = fold_model(student, X.mean(0), X.std(0))
+    folded = _folded_and_exact(student, rows[:, :6])
     assert folded.dropped_factors == [1]
     assert folded.macs == 6 * 3 + 3 * 32 + 32 * 2
-    np.testing.assert_allclose(folded.forward(X), _reference_logits(student, X, X.mean(0), X.std(0)),
-                               atol=1e-9)
+
+
+def test_fold_model_scaler_of_a_column_subset_follows_its_order(rows):
+    """A student reads its columns in ranking order: the scaler must be subset the same way."""
+    torch.manual_seed(0)
+    student = Student(StudentConfig(n_features=3, n_classes=2, rank=2, hidden=[4]))
+    index = [7, 2, 11]
+    folded = fold_model(student.double().eval(), Scaler.fit(rows).subset(index))
+    X = rows[:, index]
+    with torch.no_grad():
+        expected = student(torch.from_numpy((X - X.mean(0)) / X.std(0))).numpy()
+    np.testing.assert_allclose(folded.forward(X), expected, atol=1e-9)
+
+
+def test_fold_model_refuses_other_modules():
+    with pytest.raises(TypeError, match="Teacher or Student, not Linear"):
+        fold_model(torch.nn.Linear(2, 2), Scaler(mean=[0.0, 0.0], scale=[1.0, 1.0]))

@@ -17,3 +17,16 @@ def test_rank_features_finds_the_only_informative_column():
     assert result["importance"]["c"] == 1.0
     assert all(result["importance"][name] == 0.0 for name in "abd")
     assert "permutation" in result["method"]
+
+
+def test_rank_features_ties_keep_column_order_and_zero_stays_zero():
+    X = np.random.default_rng(0).normal(size=(100, 3))
+    y = np.arange(100) % 2
+
+    def predict_proba(rows):  # reads no column: every importance is 0
+        return np.full((len(rows), 2), 0.5)
+
+    result = rank_features(predict_proba, X, y, ["z", "a", "m"], n_repeats=2, seed=0)
+    assert result["order"] == ["z", "a", "m"]
+    assert result["importance"] == {"z": 0.0, "a": 0.0, "m": 0.0}
+    assert result["importance_std"] == {"z": 0.0, "a": 0.0, "m": 0.0}

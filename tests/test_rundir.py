@@ -1,9 +1,17 @@
 import json
+import multiprocessing
 
 import pytest
 
-from kdedge import rundir
+from kdedge import contract, rundir
+from kdedge.contract import Manifest, write_record
 from kdedge.rundir import KdedgeError
+
+
+def _write_manifest(run_dir, artifacts: dict[str, str]) -> None:
+    write_record(run_dir / contract.RUN_JSON, Manifest(
+        kdedge_version="0.1.0", run_id=run_dir.name, created="2026-01-01T00:00:00+00:00", seed=0,
+        config={}, versions={}, torch_threads=1, artifacts=artifacts, stages={}))
 
 
 def test_write_json_atomic_leaves_no_temp_and_writes_nan_as_null(tmp_path):
@@ -56,8 +64,7 @@ def test_read_manifest_missing(tmp_path):
 
 def test_verify_artifact_detects_tampering(tmp_path):
     (tmp_path / "w.bin").write_bytes(b"weights")
-    manifest = {"run_format": 1, "artifacts": {"w.bin": rundir.sha256_file(tmp_path / "w.bin")}}
-    rundir.write_json_atomic(tmp_path / "run.json", manifest)
+    _write_manifest(tmp_path, {"w.bin": rundir.sha256_file(tmp_path / "w.bin")})
     assert rundir.verify_artifact(tmp_path, "w.bin") == tmp_path / "w.bin"
     (tmp_path / "w.bin").write_bytes(b"weightz")
     with pytest.raises(KdedgeError, match="does not match the sha256"):
@@ -73,3 +80,45 @@ def test_commit_dir_replaces_old_run_whole(tmp_path):
     rundir.commit_dir(staged, out)
     assert [p.name for p in out.iterdir()] == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_verify_artifact_refuses_a_file_run_json_does_not_list(tmp_path):
+    (tmp_path / "extra.bin").write_bytes(b"x")
+    _write_manifest(tmp_path, {})
+    with pytest.raises(KdedgeError, match="lists no sha256 for extra.bin"):
+        rundir.verify_artifact(tmp_path, "extra.bin")
+
+
+def test_update_manifest_records_files_removed_entries_and_stage_info(tmp_path):
+    (tmp_path / "a.bin").write_bytes(b"a")
+    _write_manifest(tmp_path, {"old.bin": "0" * 64})
+    manifest = rundir.update_manifest(tmp_path, stage="export", files=["a.bin"],
+                                      removed=["old.bin"], info={"seconds": 1.5})
+    assert rundir.read_manifest(tmp_path) == manifest
+    assert manifest.artifacts == {"a.bin": rundir.sha256_file(tmp_path / "a.bin")}
+    assert set(manifest.stages["export"]) == {"finished", "seconds"}
+    assert manifest.stages["export"]["seconds"] == 1.5
+
+
+def _add_files(run_dir, prefix: str, barrier, rounds: int) -> None:
+    barrier.wait()
+    for i in range(rounds):
+        name = f"{prefix}{i}.bin"
+        (run_dir / name).write_bytes(name.encode())
+        rundir.update_manifest(run_dir, stage=prefix, files=[name])
+
+
+def test_update_manifest_concurrent_writers_lose_no_entry(tmp_path):
+    """Two processes each add 20 files at the same time: the lock keeps every entry."""
+    _write_manifest(tmp_path, {})
+    context = multiprocessing.get_context("spawn")  # the children need no torch state
+    barrier = context.Barrier(2)
+    workers = [context.Process(target=_add_files, args=(tmp_path, prefix, barrier, 20))
+               for prefix in ("a", "b")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    artifacts = rundir.read_manifest(tmp_path).artifacts
+    assert sorted(artifacts) == sorted(f"{p}{i}.bin" for p in "ab" for i in range(20))
