@@ -13,8 +13,6 @@ conversion pass), every onnxruntime since 1.14 runs it, and the quantizers need 
 from __future__ import annotations
 
 import contextlib
-import io
-import json
 import logging
 import warnings
 
@@ -23,18 +21,12 @@ import onnx
 import torch
 from torch import nn
 
+from kdedge.contract import INPUT_NAME, OUTPUT_NAMES, Scaler
 from kdedge.fold import FoldedModel
-from kdedge.rundir import KdedgeError
 
 OPSET = 18
-INPUT_NAME = "features"
-OUTPUT_NAMES = ("probabilities", "label")
 # torch.export specialises a dimension whose example size is 1; 2 keeps the batch symbolic.
 _EXAMPLE_BATCH = 2
-
-
-class ExportCheckError(KdedgeError):
-    """An exported graph fails the ONNX checker or does not have the kdedge interface (a bug)."""
 
 
 class Classifier(nn.Module):
@@ -50,13 +42,17 @@ class Classifier(nn.Module):
 
 
 class Standardise(nn.Module):
-    """`(x - mean) / scale` in front of a model on standardised inputs (the unfolded form)."""
+    """The scaler in front of a model on standardised inputs (the unfolded form), as graph ops.
 
-    def __init__(self, model: nn.Module, mean: np.ndarray, scale: np.ndarray):
+    `Scaler.transform` is the numpy form of the same `(x - mean) / scale`; here it has to be
+    torch ops so that the exporter writes it into the "before folding" graph (Sub, Div).
+    """
+
+    def __init__(self, model: nn.Module, scaler: Scaler):
         super().__init__()
         self.model = model
-        self.register_buffer("mean", torch.as_tensor(np.asarray(mean), dtype=torch.float32))
-        self.register_buffer("scale", torch.as_tensor(np.asarray(scale), dtype=torch.float32))
+        self.register_buffer("mean", torch.as_tensor(scaler.mean_array, dtype=torch.float32))
+        self.register_buffer("scale", torch.as_tensor(scaler.scale_array, dtype=torch.float32))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model((x - self.mean) / self.scale)
@@ -76,20 +72,29 @@ def folded_module(folded: FoldedModel) -> Classifier:
     return Classifier(nn.Sequential(*layers)).eval()
 
 
-def unfolded_module(model: nn.Module, mean: np.ndarray, scale: np.ndarray) -> Classifier:
+def unfolded_module(model: nn.Module, scaler: Scaler) -> Classifier:
     """The trained model as it is, scaler in front: the 'before folding' graph."""
-    return Classifier(Standardise(model, mean, scale)).eval()
+    return Classifier(Standardise(model, scaler)).eval()
 
 
 @contextlib.contextmanager
 def _quiet_exporter():
-    """The dynamo exporter prints progress and logs optional-dependency warnings; keep them out."""
+    """Keep the exporter's chatter out of kdedge's output, for the duration of one export only.
+
+    The exporter logs a warning per optional dependency it lacks ("torchvision is not installed")
+    on the `torch.onnx` logger tree, and torch.export raises FutureWarning/DeprecationWarning
+    about its own internals; neither is actionable by a kdedge user. So: that one logger's level
+    is raised to ERROR and restored, and those two warning categories are ignored inside
+    `warnings.catch_warnings`, which restores the filters on exit. Other warnings still show,
+    and no process-wide switch (`logging.disable`, a redirected stdout) is touched.
+    """
     logger = logging.getLogger("torch.onnx")
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
             yield
     finally:
         logger.setLevel(level)
@@ -123,50 +128,8 @@ def _strip_debug_info(model: onnx.ModelProto) -> None:
     graph.doc_string = ""
 
 
-def set_metadata(model: onnx.ModelProto, metadata: dict[str, object]) -> onnx.ModelProto:
-    """Replace the model's metadata_props; lists/dicts are stored as JSON, the rest as str."""
-    props = {key: value if isinstance(value, str) else json.dumps(value)
-             for key, value in metadata.items()}
+def set_metadata(model: onnx.ModelProto, props: dict[str, str]) -> onnx.ModelProto:
+    """Replace the model's metadata_props with `props` (`OnnxMetadata(...).to_props()`)."""
     del model.metadata_props[:]
     onnx.helper.set_model_props(model, props)
     return model
-
-
-def check_onnx(model: onnx.ModelProto, *, name: str) -> dict:
-    """Run the full ONNX checker and shape inference; return the interface it shows.
-
-    Args:
-        model: the model to check.
-        name: its file name, for the error message.
-
-    Returns:
-        {"input": {name, shape, dtype}, "outputs": [{name, shape, dtype}, ...]}, shapes with
-        symbolic dims as strings (e.g. ["batch", 6]).
-    """
-    try:
-        onnx.checker.check_model(model, full_check=True)
-        inferred = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
-    except Exception as exc:  # onnx raises ValidationError / InferenceError
-        raise ExportCheckError(f"{name} fails the ONNX checker: {exc}") from exc
-    graph = inferred.graph
-    outputs = [_describe(value) for value in graph.output]
-    if len(graph.input) != 1 or [o["name"] for o in outputs] != list(OUTPUT_NAMES):
-        found = f"{[v.name for v in graph.input]} → {[o['name'] for o in outputs]}"
-        raise ExportCheckError(f"{name}: expected input {INPUT_NAME!r} and outputs "
-                               f"{OUTPUT_NAMES}, got {found}")
-    if any(not isinstance(d, (int, str)) for o in outputs for d in o["shape"]):
-        raise ExportCheckError(f"{name}: shape inference leaves an output shape unknown: "
-                               f"{outputs}")
-    external = [t.name for t in graph.initializer
-                if t.data_location == onnx.TensorProto.EXTERNAL]
-    if external:
-        raise ExportCheckError(f"{name} keeps tensors {external} in external data")
-    return {"input": _describe(graph.input[0]), "outputs": outputs}
-
-
-def _describe(value: onnx.ValueInfoProto) -> dict:
-    tensor = value.type.tensor_type
-    shape = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
-             for d in tensor.shape.dim]
-    return {"name": value.name, "shape": shape,
-            "dtype": onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type).name}

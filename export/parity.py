@@ -1,10 +1,11 @@
 """The parity gate: an exported graph must reproduce the PyTorch model, or nothing is shipped.
 
-The reference is the trained, unfolded torch model on standardised inputs followed by softmax —
-exactly how `kdedge distill` scored it. onnxruntime runs the ONNX graph on the raw test rows twice,
-one row per call (batch 1, what the device does) and the whole split in one call, and both must
-match: max |Δ probability| <= tolerance and identical labels. Over the tolerance the gate raises
-`ParityError`; it never just warns.
+The reference is `kdedge.distill.probabilities` — the trained, unfolded torch model on the
+scaler's standardised rows, then softmax — on the stored float32 test rows: the function and the
+rows distill scored (predictions.npz holds the same numbers). onnxruntime runs the ONNX graph on
+the same raw rows twice, one row per call (batch 1, what the device does) and the whole split in
+one call, and both must match: max |Δ probability| <= tolerance and identical labels. Otherwise
+the gate raises `ParityError`; it never just warns.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import onnxruntime as ort
-import torch
 
+from kdedge.contract import INPUT_NAME, OUTPUT_NAMES, Parity
 from kdedge.rundir import KdedgeError
 
 PARITY_TOLERANCE = 1e-5  # max |Δ probability| between onnxruntime and PyTorch
@@ -21,15 +22,6 @@ PARITY_TOLERANCE = 1e-5  # max |Δ probability| between onnxruntime and PyTorch
 
 class ParityError(KdedgeError):
     """The exported graph does not reproduce the PyTorch model within the tolerance."""
-
-
-def torch_probabilities(model: torch.nn.Module, x_raw: np.ndarray, *, mean: np.ndarray,
-                        scale: np.ndarray) -> np.ndarray:
-    """Softmax probabilities [rows, C] of the unfolded torch model on raw rows (float64 out)."""
-    standardised = ((np.asarray(x_raw, dtype=np.float64) - mean) / scale).astype(np.float32)
-    with torch.no_grad():
-        logits = model.eval()(torch.from_numpy(standardised))
-    return torch.softmax(logits.double(), dim=-1).numpy()
 
 
 def make_session(model: onnx.ModelProto | bytes) -> ort.InferenceSession:
@@ -55,19 +47,20 @@ def onnx_outputs(session: ort.InferenceSession, x: np.ndarray, *,
     step = len(x) if batch_size is None else batch_size
     probabilities, labels = [], []
     for start in range(0, len(x), max(step, 1)):
-        proba, label = session.run(["probabilities", "label"], {"features": x[start:start + step]})
+        proba, label = session.run(list(OUTPUT_NAMES), {INPUT_NAME: x[start:start + step]})
         probabilities.append(proba)
         labels.append(label)
     return np.concatenate(probabilities), np.concatenate(labels)
 
 
 def check_parity(model: onnx.ModelProto | bytes, *, reference: np.ndarray, x: np.ndarray,
-                 name: str, tolerance: float = PARITY_TOLERANCE) -> dict:
+                 name: str, tolerance: float = PARITY_TOLERANCE) -> Parity:
     """Compare onnxruntime with the PyTorch reference at batch 1 and at the full batch.
 
     Args:
         model: the exported graph.
-        reference: PyTorch probabilities [rows, C] for the same rows (`torch_probabilities`).
+        reference: PyTorch probabilities [rows, C] for the same rows
+            (`kdedge.distill.probabilities`).
         x: raw rows [rows, k] in the graph's input order.
         name: the file, for the message (e.g. "student.onnx").
         tolerance: max |Δ probability| allowed.
@@ -80,20 +73,21 @@ def check_parity(model: onnx.ModelProto | bytes, *, reference: np.ndarray, x: np
     """
     session = make_session(model)
     expected_labels = np.argmax(reference, axis=1)
-    record = {"rows": int(len(x)), "tolerance": float(tolerance)}
-    mismatched = 0
-    for key, batch_size in (("batch1", 1), ("full_batch", None)):
+    differences, mismatched = [], 0
+    for batch_size in (1, None):
         proba, labels = onnx_outputs(session, x, batch_size=batch_size)
-        record[f"max_abs_diff_{key}"] = float(np.max(np.abs(proba.astype(np.float64) - reference)))
+        differences.append(float(np.max(np.abs(proba.astype(np.float64) - reference))))
         mismatched = max(mismatched, int(np.sum(labels != expected_labels)))
-    record["labels_identical"] = mismatched == 0
-    worst = max(record["max_abs_diff_batch1"], record["max_abs_diff_full_batch"])
-    record["passed"] = bool(worst <= tolerance and record["labels_identical"])
-    if not record["passed"]:
+    worst = max(differences)
+    parity = Parity(rows=int(len(x)), tolerance=float(tolerance),
+                    max_abs_diff_batch1=differences[0], max_abs_diff_full_batch=differences[1],
+                    labels_identical=mismatched == 0,
+                    passed=bool(worst <= tolerance and mismatched == 0))
+    if not parity.passed:
         raise ParityError(
             f"{name} fails the parity gate against PyTorch on {len(x)} test rows: "
-            f"max |Δ probability| = {worst:.3g} (batch 1: {record['max_abs_diff_batch1']:.3g}, "
-            f"full batch: {record['max_abs_diff_full_batch']:.3g}; tolerance {tolerance:g}), "
+            f"max |Δ probability| = {worst:.3g} (batch 1: {differences[0]:.3g}, "
+            f"full batch: {differences[1]:.3g}; tolerance {tolerance:g}), "
             f"{mismatched} labels differ. Nothing was written; the export is wrong — check "
             "kdedge.fold for this model's layers and report the run directory")
-    return record
+    return parity

@@ -22,10 +22,16 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from kdedge.contract import INPUT_NAME
 from kdedge.rundir import KdedgeError
 
-CALIBRATION_ROWS = 1024  # at most this many training rows (split.npz X_calib) calibrate int8-static
 _CALIBRATION_BATCH = 128
+_QUANTIZE_OPS = {"DynamicQuantizeLinear", "QuantizeLinear"}
+
+
+class QuantizeError(KdedgeError):
+    """A quantizer's graph breaks a rule kdedge relies on: the raw-feature input must feed one
+    named float layer, never a quantize op (see the module docstring)."""
 
 
 def quantize_int8(model: onnx.ModelProto, *, calibration: np.ndarray) -> onnx.ModelProto:
@@ -64,10 +70,10 @@ def quantize_int8_static(model: onnx.ModelProto, *, calibration: np.ndarray) -> 
                                           QuantType, quantize_static)
 
     class Rows(CalibrationDataReader):
-        """Feeds the calibration rows to the graph input `features`, a batch at a time."""
+        """Feeds the calibration rows to the graph input, a batch at a time."""
 
         def __init__(self, rows: np.ndarray):
-            self._batches = iter([{"features": rows[i:i + _CALIBRATION_BATCH]}
+            self._batches = iter([{INPUT_NAME: rows[i:i + _CALIBRATION_BATCH]}
                                   for i in range(0, len(rows), _CALIBRATION_BATCH)])
 
         def get_next(self) -> dict | None:
@@ -116,7 +122,7 @@ def parse_quantize(value: str | bool | Iterable[str] | None) -> list[str]:
 
     Args:
         value: None/False (none), True (bare `--quantize`: int8), "all", a name, a comma list
-            "int8,fp16", or a list/tuple of names (fire passes `int8,fp16` as a tuple).
+            "int8,fp16", or a list of names (its type is checked by `export_run`'s PARAMETERS).
 
     Raises:
         KdedgeError: an unknown name, listing the valid ones.
@@ -125,15 +131,9 @@ def parse_quantize(value: str | bool | Iterable[str] | None) -> list[str]:
         return []
     if value is True:
         return ["int8"]
-    if isinstance(value, str):
-        names = value.split(",")
-    elif isinstance(value, Iterable):
-        names = list(value)
-    else:
-        names = [value]
     wanted = set()
-    for name in names:
-        name = name.strip().lower() if isinstance(name, str) else name
+    for name in value.split(",") if isinstance(value, str) else value:
+        name = name.strip().lower()
         if name == "all":
             wanted.update(QUANTIZERS)
         elif name in QUANTIZERS:
@@ -165,28 +165,48 @@ def _drop_unused_opsets(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
+def _input_readers(model: onnx.ModelProto) -> list[onnx.NodeProto]:
+    """The nodes that read the graph input (the raw features)."""
+    return [node for node in model.graph.node if model.graph.input[0].name in node.input]
+
+
 def _first_layer(model: onnx.ModelProto) -> str:
     """Name of the node that reads the graph input (the layer holding the folded scaler)."""
-    readers = [node.name for node in model.graph.node if model.graph.input[0].name in node.input]
-    assert len(readers) == 1 and readers[0], f"expected one named node on the input, got {readers}"
+    readers = [node.name for node in _input_readers(model)]
+    if len(readers) != 1 or not readers[0]:
+        raise QuantizeError(f"expected one named node reading the input, found {readers}: the "
+                            "first-layer exclusion needs it (the fp32 graph is not the folded "
+                            "kdedge chain; a kdedge bug, report it with the run directory)")
     return readers[0]
 
 
 def _check_first_layer_float(model: onnx.ModelProto, variant: str) -> None:
     """The exclusion must have worked: raw features may not enter a quantize op."""
-    readers = [node.op_type for node in model.graph.node if model.graph.input[0].name in node.input]
-    quantizing = {"DynamicQuantizeLinear", "QuantizeLinear"}
-    assert not quantizing.intersection(readers), (
-        f"{variant}: onnxruntime quantized the raw-feature input ({readers}); the first-layer "
-        "exclusion no longer matches its node names")
+    readers = [node.op_type for node in _input_readers(model)]
+    if _QUANTIZE_OPS.intersection(readers):
+        raise QuantizeError(
+            f"{variant}: onnxruntime quantized the raw-feature input ({readers}); the "
+            "first-layer exclusion no longer matches its node names (a newer onnxruntime?); "
+            "quantize without this variant, or report it")
 
 
 @contextlib.contextmanager
 def _quiet_quantizer():
-    """onnxruntime.quantization logs advice on the root logger at WARNING; keep it out."""
-    previous = logging.root.manager.disable
-    logging.disable(logging.WARNING)
+    """Keep onnxruntime.quantization's advice out of kdedge's output, for one call only.
+
+    It logs through the root logger itself (module-level `logging.info/warning`), so there is
+    no narrower logger to raise: the root logger's level goes to ERROR and is restored on exit.
+    Those module-level calls also run `logging.basicConfig()` when the root logger has no
+    handler, which would leave a stderr handler installed for the rest of the process; any
+    handler that appears on the root logger during the call is removed again.
+    """
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    root.setLevel(logging.ERROR)
     try:
         yield
     finally:
-        logging.disable(previous)
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(level)

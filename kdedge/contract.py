@@ -464,6 +464,25 @@ class OnnxMetadata(Record):
         return {self.PREFIX + k: v if isinstance(v, str) else json.dumps(v)
                 for k, v in self.to_json().items()}
 
+    @classmethod
+    def from_props(cls, props: dict[str, str], *, where: str = "") -> "OnnxMetadata":
+        """Parse a graph's metadata_props: the kdedge.* keys (list fields JSON-decoded); other
+        keys are ignored. Raises ContractError naming `where` and the key."""
+        import json
+
+        hints = typing.get_type_hints(cls)
+        data: dict[str, Any] = {}
+        for key, value in props.items():
+            if not key.startswith(cls.PREFIX):
+                continue
+            name = key[len(cls.PREFIX):]
+            try:
+                data[name] = value if hints.get(name, str) is str else json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ContractError(f"{where}: metadata {key} is not JSON ({exc}); re-export "
+                                    "the model with `kdedge export RUN_DIR --force`") from exc
+        return cls.from_json(data, where=where)
+
 
 # ---------------------------------------------------------------------------------------------
 # export.json

@@ -1,13 +1,13 @@
 """Find the ONNX models of a run (or a bare folder), read and check what each one says it is,
 and build their inputs.
 
-Reading here is pure protobuf parsing (`onnx.load(..., load_external_data=False)`); anything
-native (onnxruntime session creation) happens in `runtime/_worker.py`, in a subprocess.
+Reading here is onnx only (`onnx.load(..., load_external_data=False)`, then the one interface
+check, `runtime/interface.py`); anything native (onnxruntime session creation) happens in
+`runtime/_worker.py`, in a subprocess.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +16,9 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from kdedge.contract import ONNX_DIR, SPLIT_NPZ
 from kdedge.rundir import KdedgeError
+from kdedge.runtime.interface import InterfaceError, check_interface
 
 # Graph optimisation levels users pick by name (`--opt_level`).
 OPT_LEVELS = {
@@ -25,7 +27,6 @@ OPT_LEVELS = {
     "extended": "ORT_ENABLE_EXTENDED",
     "all": "ORT_ENABLE_ALL",
 }
-_FLOAT32 = onnx.TensorProto.FLOAT
 
 
 @dataclass
@@ -37,7 +38,7 @@ class ModelInfo:
     metadata: dict = field(default_factory=dict)
     input_name: str = ""
     n_features: int = 0
-    outputs: list = field(default_factory=list)  # [(name, elem_type, [dims])]
+    outputs: list = field(default_factory=list)  # [(name, elem_type, [dims])], batch dim None
     feature_names: list | None = None
     class_names: list | None = None
     error: str | None = None
@@ -48,12 +49,12 @@ def resolve_models(path: str | os.PathLike) -> tuple[Path, Path, bool]:
     path = Path(path)
     if not path.is_dir():
         raise KdedgeError(f"{path} is not a directory; pass a run directory or a folder of .onnx models")
-    if sorted((path / "onnx").glob("*.onnx")):
-        return path / "onnx", path, True
+    if sorted((path / ONNX_DIR).glob("*.onnx")):
+        return path / ONNX_DIR, path, True
     if sorted(path.glob("*.onnx")):
         return path, path, False
     raise KdedgeError(
-        f"{path} holds no ONNX models (looked for {path / 'onnx'}/*.onnx and {path}/*.onnx); "
+        f"{path} holds no ONNX models (looked for {path / ONNX_DIR}/*.onnx and {path}/*.onnx); "
         f"run `kdedge export {path}` first, or pass the folder that holds the .onnx files"
     )
 
@@ -70,7 +71,7 @@ def session_options(*, threads: int, opt_level: str) -> ort.SessionOptions:
 
 
 def read_model_info(path: Path) -> ModelInfo:
-    """Parse one model and check it against its own metadata; problems go to `info.error`."""
+    """Parse one model and check its interface (`check_interface`); problems go to `info.error`."""
     info = ModelInfo(path=path, name=path.name)
     try:
         model = onnx.load(os.fspath(path), load_external_data=False)
@@ -79,86 +80,23 @@ def read_model_info(path: Path) -> ModelInfo:
                       "corrupt or truncated: copy it again or re-run `kdedge export RUN_DIR --force`")
         return info
     info.metadata = {p.key: p.value for p in model.metadata_props}
-    info.error = _check_external_data(model, path) or _check_graph(model, path, info)
+    try:
+        interface = check_interface(model, name=str(path), path=path)
+    except InterfaceError as exc:
+        info.error = f"{exc}; re-export it with `kdedge export RUN_DIR --force`"
+        return info
+    info.input_name, info.n_features = interface.input.name, interface.n_features
+    info.outputs = [(spec.name, onnx.helper.np_dtype_to_tensor_dtype(np.dtype(spec.dtype)),
+                     [d if isinstance(d, int) else None for d in spec.shape])
+                    for spec in interface.outputs]
+    info.feature_names, info.class_names = interface.feature_names, interface.class_names
     return info
-
-
-def _check_external_data(model: onnx.ModelProto, path: Path) -> str | None:
-    folder = path.parent.resolve()
-    for tensor in _all_tensors(model.graph):
-        if tensor.data_location != onnx.TensorProto.EXTERNAL:
-            continue
-        location = {e.key: e.value for e in tensor.external_data}.get("location", "")
-        target = (folder / location).resolve()
-        if not target.is_relative_to(folder) or os.path.isabs(location):
-            return (f"{path}: tensor {tensor.name!r} keeps its data in {location!r}, outside the "
-                    f"model's folder {folder}; refusing to read it. Re-export the model with its "
-                    "weights inside the file (or in a file next to it)")
-        if not target.is_file():
-            return (f"{path}: tensor {tensor.name!r} keeps its data in {location!r}, which is "
-                    f"missing; copy {location} next to the model")
-    return None
-
-
-def _all_tensors(graph: onnx.GraphProto):
-    """Initializers and attribute tensors of a graph and its subgraphs."""
-    yield from graph.initializer
-    for node in graph.node:
-        for attribute in node.attribute:
-            if attribute.HasField("t"):
-                yield attribute.t
-            yield from attribute.tensors
-            if attribute.HasField("g"):
-                yield from _all_tensors(attribute.g)
-            for subgraph in attribute.graphs:
-                yield from _all_tensors(subgraph)
-
-
-def _check_graph(model: onnx.ModelProto, path: Path, info: ModelInfo) -> str | None:
-    fix = "re-export it with `kdedge export RUN_DIR --force`"
-    try:
-        onnx.checker.check_model(model)
-    except Exception as exc:
-        return f"{path}: the ONNX checker rejects the graph ({exc}); the file is damaged, {fix}"
-    inits = {t.name for t in model.graph.initializer}
-    inputs = [v for v in model.graph.input if v.name not in inits]
-    if len(inputs) != 1:
-        return f"{path}: expected one input (features [batch, k]), found {[v.name for v in inputs]}; {fix}"
-    value = inputs[0]
-    dims = [d.dim_value if d.HasField("dim_value") else None for d in value.type.tensor_type.shape.dim]
-    info.input_name = value.name
-    if value.type.tensor_type.elem_type != _FLOAT32 or len(dims) != 2 or not dims[1]:
-        return (f"{path}: input {value.name!r} must be float32 [batch, k] with a fixed k, found "
-                f"{onnx.helper.tensor_dtype_to_string(value.type.tensor_type.elem_type)} {dims}; {fix}")
-    info.n_features = dims[1]
-    info.outputs = [
-        (o.name, o.type.tensor_type.elem_type,
-         [d.dim_value if d.HasField("dim_value") else None for d in o.type.tensor_type.shape.dim])
-        for o in model.graph.output
-    ]
-    try:
-        if "kdedge.feature_names" in info.metadata:
-            info.feature_names = list(json.loads(info.metadata["kdedge.feature_names"]))
-        if "kdedge.class_names" in info.metadata:
-            info.class_names = list(json.loads(info.metadata["kdedge.class_names"]))
-    except (json.JSONDecodeError, TypeError) as exc:
-        return f"{path}: metadata kdedge.feature_names/class_names is not a JSON list ({exc}); {fix}"
-    if info.feature_names is not None and len(info.feature_names) != info.n_features:
-        return (f"{path}: input {value.name!r} takes {info.n_features} features but metadata "
-                f"kdedge.feature_names lists {len(info.feature_names)}; the graph and its metadata "
-                f"disagree, {fix}")
-    for name, _, out_dims in info.outputs:
-        if (name == "probabilities" and info.class_names is not None and len(out_dims) == 2
-                and out_dims[1] and out_dims[1] != len(info.class_names)):
-            return (f"{path}: output 'probabilities' has {out_dims[1]} classes but metadata "
-                    f"kdedge.class_names lists {len(info.class_names)}; {fix}")
-    return None
 
 
 def load_rows(folder: Path) -> tuple[np.ndarray, list[str]] | None:
     """X_test of folder/split.npz (raw feature values: the exported graphs fold the scaler in,
     so a device feeds raw rows) with its feature names; or None when there is no split."""
-    split = folder / "split.npz"
+    split = folder / SPLIT_NPZ
     if not split.is_file():
         return None
     try:

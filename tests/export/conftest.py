@@ -1,31 +1,22 @@
-"""Export fixtures: the session's small distill run, exported once (quantize=all) and shared.
-
-Tests read `exported_run` and must not change it; failure paths work on copies.
+"""Export fixtures on the session's real runs: `full_run` (exported with quantize="all" by the real
+stage) and `small_run` (never exported). Tests read them and never change them; tests that break
+or re-export a run work on a copy.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-
-@pytest.fixture(scope="session")
-def exported_run(small_run, tmp_path_factory) -> Path:
-    """A copy of `small_run` with onnx/ and export.json written by export_run(quantize="all")."""
-    from kdedge.export import export_run
-
-    run = tmp_path_factory.mktemp("export") / "run"
-    shutil.copytree(small_run, run)
-    export_run(run, quantize="all", quiet=True)
-    return run
+from kdedge.contract import EXPORT_JSON, ExportSummary, read_record
 
 
 @pytest.fixture(scope="session")
-def export_json(exported_run) -> dict:
-    return json.loads((exported_run / "export.json").read_text())
+def export_summary(full_run) -> ExportSummary:
+    """full_run's export.json, read through the contract."""
+    return read_record(ExportSummary, full_run / EXPORT_JSON)
 
 
 @pytest.fixture

@@ -1,53 +1,48 @@
-import json
+import logging
+import warnings
 
 import numpy as np
 import onnx
 import pytest
 from onnx.reference import ReferenceEvaluator
 
+import kdedge
 from kdedge.artifacts import load_run
-from kdedge.export.onnx_export import (ExportCheckError, check_onnx, export_onnx, folded_module,
+from kdedge.contract import (INPUT_NAME, OUTPUT_NAMES, OnnxMetadata, TensorSpec, onnx_file,
+                             weights_file)
+from kdedge.export.onnx_export import (_quiet_exporter, export_onnx, folded_module,
                                        unfolded_module)
 from kdedge.export.parity import make_session, onnx_outputs
 from kdedge.fold import fold_model
-
-METADATA_KEYS = {"kdedge.model", "kdedge.variant", "kdedge.feature_names", "kdedge.class_names",
-                 "kdedge.version", "kdedge.run_id", "kdedge.weights_sha256", "kdedge.opset"}
-
-
-def _student_rows(run, rows=None):
-    x = run.split["X_test"][:, run.input_index("student")].astype(np.float32)
-    return x if rows is None else x[:rows]
+from kdedge.runtime.interface import check_interface
 
 
 @pytest.mark.parametrize("name", ["teacher", "student"])
-def test_export_onnx_interface_and_metadata(exported_run, name):
-    run = load_run(exported_run)
-    model = onnx.load(exported_run / "onnx" / f"{name}.onnx")
-    onnx.checker.check_model(exported_run / "onnx" / f"{name}.onnx", full_check=True)
-    interface = check_onnx(model, name=f"{name}.onnx")
+def test_export_onnx_interface_and_metadata(full_run, name):
+    run = load_run(full_run)
+    path = full_run / onnx_file(name)
+    model = onnx.load(path)
+    interface = check_interface(model, name=path.name, path=path)
     k, n_classes = len(run.input_index(name)), len(run.class_names)
-    assert interface["input"] == {"name": "features", "shape": ["batch", k], "dtype": "float32"}
-    assert interface["outputs"] == [
-        {"name": "probabilities", "shape": ["batch", n_classes], "dtype": "float32"},
-        {"name": "label", "shape": ["batch"], "dtype": "int64"}]
-    meta = {p.key: p.value for p in model.metadata_props}
-    assert set(meta) == METADATA_KEYS
-    assert meta["kdedge.model"] == name and meta["kdedge.variant"] == "fp32"
-    assert json.loads(meta["kdedge.feature_names"]) == [run.feature_names[i]
-                                                       for i in run.input_index(name)]
-    assert json.loads(meta["kdedge.class_names"]) == run.class_names
-    assert meta["kdedge.weights_sha256"] == run.manifest["artifacts"][f"{name}.safetensors"]
-    assert meta["kdedge.run_id"] == run.manifest["run_id"] and meta["kdedge.opset"] == "18"
+    assert interface.input == TensorSpec(name=INPUT_NAME, shape=["batch", k], dtype="float32")
+    assert interface.outputs == [
+        TensorSpec(name=OUTPUT_NAMES[0], shape=["batch", n_classes], dtype="float32"),
+        TensorSpec(name=OUTPUT_NAMES[1], shape=["batch"], dtype="int64")]
+    meta = OnnxMetadata.from_props({p.key: p.value for p in model.metadata_props},
+                                   where=str(path))
+    assert meta == OnnxMetadata(
+        model=name, variant="fp32", feature_names=run.input_names(name),
+        class_names=run.class_names, version=kdedge.__version__, run_id=run.manifest.run_id,
+        weights_sha256=run.manifest.artifacts[weights_file(name)], opset="18")
 
 
-def test_export_onnx_student_is_the_folded_chain(exported_run):
-    run = load_run(exported_run)
-    folded = fold_model(run.load_model("student"), *run.scaler("student"))
+def test_export_onnx_student_is_the_folded_chain(full_run):
+    run = load_run(full_run)
+    folded = fold_model(run.load_model("student"), run.scaler("student"))
     expected = []
     for layer in folded.layers:
         expected += ["Gemm", "Relu"] if layer.relu else ["Gemm"]
-    model = onnx.load(exported_run / "onnx" / "student.onnx")
+    model = onnx.load(full_run / onnx_file("student"))
     assert [node.op_type for node in model.graph.node] == expected + ["Softmax", "ArgMax"]
     # only the folded weights: one [out, in] matrix and one bias per layer
     shapes = sorted(tuple(t.dims) for t in model.graph.initializer)
@@ -55,25 +50,29 @@ def test_export_onnx_student_is_the_folded_chain(exported_run):
                             + [layer.bias.shape for layer in folded.layers])
 
 
-def test_export_onnx_unfolded_graph_has_more_nodes(exported_run):
-    run = load_run(exported_run)
-    model = run.load_model("student")
-    mean, scale = run.scaler("student")
-    before = export_onnx(unfolded_module(model, mean, scale), n_features=len(mean))
-    after = onnx.load(exported_run / "onnx" / "student.onnx")
+def test_export_onnx_unfolded_graph_has_the_scaler_and_more_nodes(full_run):
+    run = load_run(full_run)
+    scaler = run.scaler("student")
+    before = export_onnx(unfolded_module(run.load_model("student"), scaler),
+                         n_features=len(scaler.mean))
+    after = onnx.load(full_run / onnx_file("student"))
     ops_before = [n.op_type for n in before.graph.node]
     assert {"Sub", "Div"} <= set(ops_before)  # the scaler, folded away in the shipped graph
     assert len(after.graph.node) < len(before.graph.node)
+    # the unfolded graph standardises with the run's scaler: same outputs as the shipped one
+    x = run.input_rows("student")[:50]
+    np.testing.assert_allclose(onnx_outputs(make_session(before), x)[0],
+                               onnx_outputs(make_session(after), x)[0], atol=1e-5)
 
 
-def test_export_onnx_self_contained_and_dynamic_batch(exported_run):
-    run = load_run(exported_run)
-    path = exported_run / "onnx" / "student.onnx"
+def test_export_onnx_self_contained_and_dynamic_batch(full_run):
+    run = load_run(full_run)
+    path = full_run / onnx_file("student")
     model = onnx.load(path, load_external_data=False)
     assert all(t.data_location != onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
     assert {p.suffix for p in path.parent.iterdir()} == {".onnx"}  # no external .data files
     session = make_session(model)
-    x = _student_rows(run, 7)
+    x = run.input_rows("student")[:7]
     full, labels = onnx_outputs(session, x)
     single, single_labels = onnx_outputs(session, x, batch_size=1)
     assert full.shape == (7, len(run.class_names)) and labels.shape == (7,)
@@ -81,24 +80,24 @@ def test_export_onnx_self_contained_and_dynamic_batch(exported_run):
     np.testing.assert_array_equal(single_labels, labels)
 
 
-def test_export_onnx_matches_reference_evaluator(exported_run):
+def test_export_onnx_matches_reference_evaluator(full_run):
     """onnxruntime and onnx's pure-Python reference implementation agree on the student."""
-    run = load_run(exported_run)
-    model = onnx.load(exported_run / "onnx" / "student.onnx")
-    x = _student_rows(run, 200)
+    run = load_run(full_run)
+    model = onnx.load(full_run / onnx_file("student"))
+    x = run.input_rows("student")[:200]
     ort_proba, ort_labels = onnx_outputs(make_session(model), x)
-    ref_proba, ref_labels = ReferenceEvaluator(model).run(None, {"features": x})
+    ref_proba, ref_labels = ReferenceEvaluator(model).run(None, {INPUT_NAME: x})
     np.testing.assert_allclose(ref_proba, ort_proba, atol=1e-6)
     np.testing.assert_array_equal(ref_labels, ort_labels)
 
 
-def test_folded_module_matches_fold_forward(exported_run):
+def test_folded_module_matches_fold_forward(full_run):
     """The torch module built for export computes fold_model's float64 reference logits."""
     import torch
 
-    run = load_run(exported_run)
-    folded = fold_model(run.load_model("teacher"), *run.scaler("teacher"))
-    x = run.split["X_test"][:50].astype(np.float32)
+    run = load_run(full_run)
+    folded = fold_model(run.load_model("teacher"), run.scaler("teacher"))
+    x = run.input_rows("teacher")[:50]
     logits = folded.forward(x)
     expected = np.exp(logits - logits.max(1, keepdims=True))
     expected /= expected.sum(1, keepdims=True)
@@ -108,16 +107,21 @@ def test_folded_module_matches_fold_forward(exported_run):
     np.testing.assert_array_equal(labels.numpy(), expected.argmax(1))
 
 
-def test_check_onnx_rejects_a_broken_graph(exported_run):
-    model = onnx.load(exported_run / "onnx" / "student.onnx")
-    del model.graph.node[0]  # the first Gemm: its output is now undefined
-    with pytest.raises(ExportCheckError, match="broken.onnx fails the ONNX checker"):
-        check_onnx(model, name="broken.onnx")
-
-
-def test_check_onnx_rejects_renamed_output(exported_run):
-    model = onnx.load(exported_run / "onnx" / "student.onnx")
-    model.graph.node[-1].output[0] = "argmax"
-    model.graph.output[1].name = "argmax"
-    with pytest.raises(ExportCheckError, match="expected input 'features' and outputs"):
-        check_onnx(model, name="student.onnx")
+def test_quiet_exporter_is_scoped_and_restores_what_it_changed():
+    logger = logging.getLogger("torch.onnx")
+    logger.setLevel(logging.INFO)
+    filters = list(warnings.filters)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with _quiet_exporter():
+                assert not logger.isEnabledFor(logging.WARNING)
+                warnings.warn("torch internals", FutureWarning)
+                warnings.warn("a user-facing problem", UserWarning)
+            warnings.warn("after the export", FutureWarning)
+        assert [str(w.message) for w in caught] == ["a user-facing problem", "after the export"]
+        assert logger.level == logging.INFO
+        assert warnings.filters == filters
+        assert logging.root.manager.disable == logging.NOTSET  # no process-wide switch
+    finally:
+        logger.setLevel(logging.NOTSET)

@@ -3,29 +3,59 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
+from kdedge import distill
 from kdedge.artifacts import load_run
-from kdedge.export.parity import ParityError, check_parity, torch_probabilities
+from kdedge.contract import INPUT_NAME, onnx_file
+from kdedge.export.parity import ParityError, check_parity, make_session, onnx_outputs
 from kdedge.rundir import KdedgeError
 
 
-def _student(exported_run):
-    run = load_run(exported_run)
-    mean, scale = run.scaler("student")
-    x = run.split["X_test"][:, run.input_index("student")].astype(np.float32)
-    reference = torch_probabilities(run.load_model("student"), x, mean=mean, scale=scale)
-    return onnx.load(exported_run / "onnx" / "student.onnx"), x, reference
+def _exported(full_run, name="student"):
+    """(the exported graph, its raw test rows, the PyTorch reference as export computes it)."""
+    run = load_run(full_run)
+    x = run.input_rows(name)
+    reference = distill.probabilities(run.load_model(name), x, run.scaler(name))
+    return onnx.load(full_run / onnx_file(name)), x, reference
 
 
-def test_check_parity_passes_on_the_export(exported_run):
-    model, x, reference = _student(exported_run)
-    record = check_parity(model, reference=reference, x=x, name="student.onnx")
-    assert record["passed"] and record["labels_identical"] and record["rows"] == len(x)
-    assert 0.0 <= record["max_abs_diff_batch1"] <= 1e-5
-    assert 0.0 <= record["max_abs_diff_full_batch"] <= 1e-5
+def test_check_parity_measures_both_batch_sizes_on_every_row(full_run):
+    model, x, reference = _exported(full_run)
+    parity = check_parity(model, reference=reference, x=x, name="student.onnx")
+    session = make_session(model)
+    one_row = np.concatenate([session.run(None, {INPUT_NAME: x[i:i + 1]})[0]
+                              for i in range(len(x))])
+    whole = session.run(None, {INPUT_NAME: x})[0]
+    assert parity.rows == len(x) == len(reference)
+    # the recorded numbers are the measured ones (float32 graph vs float64 torch: never 0)
+    assert parity.max_abs_diff_batch1 == np.max(np.abs(one_row.astype(np.float64) - reference))
+    assert parity.max_abs_diff_full_batch == np.max(np.abs(whole.astype(np.float64) - reference))
+    assert 0.0 < max(parity.max_abs_diff_batch1, parity.max_abs_diff_full_batch) <= 1e-5
+    assert parity.passed and parity.labels_identical and parity.tolerance == 1e-5
 
 
-def test_check_parity_fails_on_a_perturbed_initializer(exported_run):
-    model, x, reference = _student(exported_run)
+@pytest.mark.parametrize("name", ["teacher", "student"])
+def test_parity_reference_is_what_distill_stored(full_run, name):
+    """The gate compares with exactly the probabilities distill computed (predictions.npz)."""
+    run = load_run(full_run)
+    _, _, reference = _exported(full_run, name)
+    assert reference.dtype == np.float64
+    assert np.max(np.abs(reference - run.predictions()[name])) == 0.0
+
+
+@pytest.mark.parametrize("name", ["teacher", "student"])
+def test_export_run_parity_record_is_against_the_stored_predictions(full_run, export_summary,
+                                                                    name):
+    """export.json's full-batch parity equals max |onnxruntime − predictions.npz|: the stage's
+    reference is distill's own scoring of the stored rows."""
+    run = load_run(full_run)
+    model = onnx.load(full_run / onnx_file(name))
+    proba, _ = onnx_outputs(make_session(model), run.input_rows(name))
+    measured = np.max(np.abs(proba.astype(np.float64) - run.predictions()[name]))
+    assert export_summary.models[name].parity.max_abs_diff_full_batch == measured
+
+
+def test_check_parity_fails_on_a_perturbed_initializer(full_run):
+    model, x, reference = _exported(full_run)
     last_gemm = [n for n in model.graph.node if n.op_type == "Gemm"][-1]
     bias = next(t for t in model.graph.initializer if t.name == last_gemm.input[2])
     shifted = numpy_helper.to_array(bias).copy()
@@ -37,16 +67,10 @@ def test_check_parity_fails_on_a_perturbed_initializer(exported_run):
     assert "tolerance 1e-05" in str(info.value)
 
 
-def test_check_parity_fails_on_label_mismatch_within_tolerance(exported_run):
-    model, x, reference = _student(exported_run)
+def test_check_parity_fails_on_label_mismatch_within_tolerance(full_run):
+    model, x, reference = _exported(full_run)
     # a reference that prefers another class on every row, checked with a loose tolerance:
     # the gate must still fail on the labels alone
-    with pytest.raises(ParityError, match=r"\d+ labels differ"):
+    with pytest.raises(ParityError, match=rf"{len(x)} labels differ"):
         check_parity(model, reference=reference[:, ::-1], x=x, name="student.onnx",
                      tolerance=1.0)
-
-
-def test_torch_probabilities_rows_sum_to_one(exported_run):
-    _, x, reference = _student(exported_run)
-    assert reference.shape[0] == len(x)
-    np.testing.assert_allclose(reference.sum(axis=1), 1.0, atol=1e-9)

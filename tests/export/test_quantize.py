@@ -1,13 +1,19 @@
-import json
+import logging
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import onnx
 import pytest
 
 from kdedge.artifacts import load_run
+from kdedge.contract import INPUT_NAME, OnnxMetadata, onnx_file
 from kdedge.export.parity import make_session, onnx_outputs
-from kdedge.export.quantize import QUANTIZERS, parse_quantize
+from kdedge.export.quantize import (QUANTIZERS, QuantizeError, _check_first_layer_float,
+                                    _first_layer, _quiet_quantizer, parse_quantize)
 from kdedge.rundir import KdedgeError
+from kdedge.runtime.interface import check_interface
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -17,54 +23,51 @@ from kdedge.rundir import KdedgeError
     ("int8", ["int8"]),
     ("all", ["int8", "int8-static", "fp16"]),
     ("fp16,int8", ["int8", "fp16"]),
-    (("int8-static", "fp16"), ["int8-static", "fp16"]),
+    (["int8-static", "fp16"], ["int8-static", "fp16"]),
     (" FP16 , fp16", ["fp16"]),
 ])
 def test_parse_quantize_values(value, expected):
     assert parse_quantize(value) == expected
 
 
-@pytest.mark.parametrize("value", ["int4", "int8,bf16", ("fp16", "fp8")])
+@pytest.mark.parametrize("value", ["int4", "int8,bf16", ["fp16", "fp8"]])
 def test_parse_quantize_unknown_lists_valid(value):
     with pytest.raises(KdedgeError, match="choose from int8, int8-static, fp16 or all"):
         parse_quantize(value)
 
 
+def _metadata(model: onnx.ModelProto) -> OnnxMetadata:
+    return OnnxMetadata.from_props({p.key: p.value for p in model.metadata_props})
+
+
 @pytest.mark.parametrize("variant", list(QUANTIZERS))
-def test_quantize_variant_keeps_the_device_interface(exported_run, variant):
-    path = exported_run / "onnx" / f"student.{variant}.onnx"
-    onnx.checker.check_model(path, full_check=True)
-    model = onnx.load(path)
-    (graph_input,) = model.graph.input
-    assert graph_input.name == "features"
-    assert graph_input.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
-    assert [o.name for o in model.graph.output] == ["probabilities", "label"]
-    assert [o.type.tensor_type.elem_type for o in model.graph.output] == [
-        onnx.TensorProto.FLOAT, onnx.TensorProto.INT64]
-    meta = {p.key: p.value for p in model.metadata_props}
-    fp32 = onnx.load(exported_run / "onnx" / "student.onnx")
-    fp32_meta = {p.key: p.value for p in fp32.metadata_props}
-    assert meta["kdedge.variant"] == variant
-    assert {k: v for k, v in meta.items() if k != "kdedge.variant"} == \
-        {k: v for k, v in fp32_meta.items() if k != "kdedge.variant"}
+def test_quantize_variant_keeps_the_device_interface(full_run, variant):
+    path = full_run / onnx_file("student", variant)
+    fp32_path = full_run / onnx_file("student")
+    model, fp32 = onnx.load(path), onnx.load(fp32_path)
+    interface = check_interface(model, name=path.name, path=path)
+    assert interface == check_interface(fp32, name=fp32_path.name, path=fp32_path)
+    meta, fp32_meta = _metadata(model), _metadata(fp32)
+    assert meta.variant == variant and fp32_meta.variant == "fp32"
+    fp32_meta.variant = variant
+    assert meta == fp32_meta  # every other kdedge.* key as in the fp32 student
 
 
 @pytest.mark.parametrize("variant, min_agreement", [("int8", 0.99), ("int8-static", 0.99),
                                                      ("fp16", 0.999)])
-def test_quantize_variant_agrees_with_fp32(exported_run, variant, min_agreement):
-    run = load_run(exported_run)
-    x = run.split["X_test"][:, run.input_index("student")]
-    onnx_dir = exported_run / "onnx"
-    _, fp32_labels = onnx_outputs(make_session(onnx.load(onnx_dir / "student.onnx")), x)
-    _, labels = onnx_outputs(make_session(onnx.load(onnx_dir / f"student.{variant}.onnx")), x)
+def test_quantize_variant_agrees_with_fp32(full_run, variant, min_agreement):
+    x = load_run(full_run).input_rows("student")
+    _, fp32_labels = onnx_outputs(make_session(onnx.load(full_run / onnx_file("student"))), x)
+    model = onnx.load(full_run / onnx_file("student", variant))
+    _, labels = onnx_outputs(make_session(model), x)
     assert np.mean(labels == fp32_labels) >= min_agreement
 
 
 @pytest.mark.parametrize("variant, quantized_op", [("int8", "MatMulInteger"),
                                                    ("int8-static", "DequantizeLinear")])
-def test_quantize_int8_keeps_the_first_layer_float(exported_run, variant, quantized_op):
-    model = onnx.load(exported_run / "onnx" / f"student.{variant}.onnx")
-    readers = [n.op_type for n in model.graph.node if "features" in n.input]
+def test_quantize_int8_keeps_the_first_layer_float(full_run, variant, quantized_op):
+    model = onnx.load(full_run / onnx_file("student", variant))
+    readers = [n.op_type for n in model.graph.node if INPUT_NAME in n.input]
     assert readers in (["Gemm"], ["MatMul"])  # raw features never enter a quantize op
     ops = [n.op_type for n in model.graph.node]
     assert quantized_op in ops  # ...while the later layers are quantized
@@ -72,8 +75,8 @@ def test_quantize_int8_keeps_the_first_layer_float(exported_run, variant, quanti
     assert int8, "no int8 weights in the graph"
 
 
-def test_quantize_int8_static_is_per_channel(exported_run):
-    model = onnx.load(exported_run / "onnx" / "student.int8-static.onnx")
+def test_quantize_int8_static_is_per_channel(full_run):
+    model = onnx.load(full_run / onnx_file("student", "int8-static"))
     weights = {t.name: t for t in model.graph.initializer}
     dequantized = [n for n in model.graph.node if n.op_type == "DequantizeLinear"
                    and weights.get(n.input[0]) is not None
@@ -85,9 +88,67 @@ def test_quantize_int8_static_is_per_channel(exported_run):
         assert list(scale.dims) == [weights[node.input[0]].dims[0]]  # one scale per output row
 
 
-def test_quantize_fp16_stores_float16_weights(exported_run, export_json):
-    model = onnx.load(exported_run / "onnx" / "student.fp16.onnx")
+def test_quantize_fp16_stores_float16_weights(full_run, export_summary):
+    model = onnx.load(full_run / onnx_file("student", "fp16"))
     types = {t.data_type for t in model.graph.initializer}
     assert types == {onnx.TensorProto.FLOAT16}
-    assert export_json["models"]["student.fp16"]["max_abs_diff_vs_fp32"] < 1e-2
-    assert json.loads({p.key: p.value for p in model.metadata_props}["kdedge.class_names"])
+    assert 0.0 < export_summary.models["student.fp16"].max_abs_diff_vs_fp32 < 1e-2
+
+
+# A graph whose raw-feature input feeds two nodes, and one whose input enters a quantize op:
+# the two first-layer rules, broken. Built as source so a `python -O` subprocess can run it.
+_BROKEN_GRAPHS = textwrap.dedent("""
+    from onnx import TensorProto, helper
+
+    def graph(nodes):
+        return helper.make_model(helper.make_graph(
+            nodes, "g", [helper.make_tensor_value_info("features", TensorProto.FLOAT, [1, 2])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])]))
+
+    two_readers = graph([helper.make_node("Relu", ["features"], ["a"], name="relu"),
+                         helper.make_node("Add", ["features", "a"], ["y"], name="add")])
+    quantized_input = graph([
+        helper.make_node("DynamicQuantizeLinear", ["features"], ["q", "s", "z"], name="dq"),
+        helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], name="dd")])
+""")
+
+
+def test_quantize_first_layer_rules_raise_quantize_error():
+    namespace: dict = {}
+    exec(_BROKEN_GRAPHS, namespace)
+    with pytest.raises(QuantizeError, match=r"expected one named node reading the input, found "
+                                            r"\['relu', 'add'\]"):
+        _first_layer(namespace["two_readers"])
+    with pytest.raises(QuantizeError, match=r"int8: onnxruntime quantized the raw-feature input "
+                                            r"\(\['DynamicQuantizeLinear'\]\)"):
+        _check_first_layer_float(namespace["quantized_input"], "int8")
+    assert issubclass(QuantizeError, KdedgeError)  # the CLI reports it and exits 2
+
+
+def test_quantize_first_layer_rules_survive_python_O():
+    """`python -O` strips assert statements; the first-layer rules must still raise."""
+    script = _BROKEN_GRAPHS + textwrap.dedent("""
+        from kdedge.export.quantize import QuantizeError, _check_first_layer_float, _first_layer
+        for check, model in ((_first_layer, two_readers),
+                             (lambda m: _check_first_layer_float(m, "int8"), quantized_input)):
+            try:
+                check(model)
+            except QuantizeError:
+                print("raised")
+    """)
+    result = subprocess.run([sys.executable, "-O", "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["raised", "raised"]
+
+
+def test_quiet_quantizer_is_scoped_and_restores_the_root_logger(monkeypatch, capsys):
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])  # as in a plain `kdedge` process
+    monkeypatch.setattr(root, "level", logging.INFO)
+    with _quiet_quantizer():
+        logging.warning("advice from the quantizer")  # module-level: runs basicConfig()
+        logging.error("a real quantizer error")
+    assert root.handlers == [] and root.level == logging.INFO
+    assert logging.root.manager.disable == logging.NOTSET  # no process-wide switch
+    err = capsys.readouterr().err
+    assert "a real quantizer error" in err and "advice from the quantizer" not in err

@@ -1,5 +1,7 @@
-import json
-import re
+import contextlib
+import io
+import logging
+import shutil
 import subprocess
 import sys
 import warnings
@@ -12,153 +14,240 @@ import kdedge.export.stage as stage
 from kdedge import rundir
 from kdedge.artifacts import load_run
 from kdedge.cli import main
+from kdedge.contract import (EXPORT_JSON, PREPROCESSING_JSON, REJECT_THRESHOLD, RUN_JSON,
+                             ExportSummary, Preprocessing, onnx_file, read_record, write_record)
 from kdedge.export import ParityError, export_run
 from kdedge.export.parity import make_session, onnx_outputs
+from kdedge.fold import fold_model
 from kdedge.metrics import classification_metrics
 from kdedge.rundir import KdedgeError
+from kdedge.runtime.interface import InterfaceError
 
-MODEL_KEYS = {"path", "model", "variant", "opset", "file_bytes", "input", "outputs", "n_features",
-              "feature_names", "class_names", "macs", "flops", "params", "nodes", "ops",
-              "nodes_before_fold", "ops_before_fold", "macs_before_fold", "fold_steps", "parity",
-              "metrics", "agreement_teacher", "agreement_fp32", "max_abs_diff_vs_fp32", "verdict",
-              "reason"}
-METRIC_KEYS = {"accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss"}
 STEMS = ["teacher", "student", "student.int8", "student.int8-static", "student.fp16"]
 
 
-def test_export_run_writes_every_model_and_field(exported_run, export_json):
-    assert list(export_json["models"]) == STEMS
-    assert export_json["opset"] == 18 and export_json["parity_tolerance"] == 1e-5
-    assert export_json["reject_threshold"] == 0.01
-    assert set(export_json["versions"]) == {"torch", "onnx", "onnxruntime", "onnxscript"}
-    for stem, record in export_json["models"].items():
-        assert set(record) == MODEL_KEYS, stem
-        assert set(record["metrics"]) == METRIC_KEYS
-        assert record["path"] == f"onnx/{stem}.onnx"
-        assert (exported_run / record["path"]).stat().st_size == record["file_bytes"]
-        assert record["flops"] == 2 * record["macs"]
-        assert record["verdict"] in ("accepted", "rejected")
+def test_export_run_writes_every_model(full_run, export_summary):
+    assert list(export_summary.models) == STEMS
+    assert export_summary.quantize == ["int8", "int8-static", "fp16"]
+    assert export_summary.opset == 18 and export_summary.parity_tolerance == 1e-5
+    assert export_summary.reject_threshold == REJECT_THRESHOLD
+    assert export_summary.run_id == load_run(full_run).manifest.run_id
+    assert set(export_summary.versions) == set(stage.VERSIONED)
+    assert export_summary.test_rows == len(load_run(full_run).split["y_test"])
+    for stem, record in export_summary.models.items():
+        assert record.path == onnx_file(record.model, record.variant)
+        assert stem == stage.onnx_stem(record.model, record.variant)
+        assert (full_run / record.path).stat().st_size == record.file_bytes
+        assert record.flops == 2 * record.macs
+        fp32 = record.variant == "fp32"
+        assert (record.parity is not None) == fp32 and (record.fold_steps is not None) == fp32
     for stem in ("teacher", "student"):
-        parity = export_json["models"][stem]["parity"]
-        assert parity["passed"] and parity["labels_identical"]
-        assert max(parity["max_abs_diff_batch1"], parity["max_abs_diff_full_batch"]) <= 1e-5
+        record = export_summary.models[stem]
+        assert record.verdict == "accepted" and record.reason is None  # fp32 is never judged
+        assert record.agreement_fp32 == 1.0 and record.max_abs_diff_vs_fp32 == 0.0
+        assert record.parity.passed and record.parity.labels_identical
 
 
-def test_export_run_macs_match_metrics_json(exported_run, export_json):
-    metrics = json.loads((exported_run / "metrics.json").read_text())
-    for stem, record in export_json["models"].items():
-        assert record["macs"] == metrics[record["model"]]["macs"], stem  # counted from the graph
+def test_export_run_macs_match_metrics_json(full_run, export_summary):
+    metrics = load_run(full_run).metrics
+    for stem, record in export_summary.models.items():
+        assert record.macs == metrics.model(record.model).macs, stem  # counted from the graph
     for name in ("teacher", "student"):
-        record = export_json["models"][name]
-        assert record["macs_before_fold"] == metrics[name]["macs_unfolded"]
-        assert record["nodes"] < record["nodes_before_fold"]
-        assert "scaler folded into the first layer" in record["fold_steps"]
+        record = export_summary.models[name]
+        assert record.macs_before_fold == metrics.model(name).macs_unfolded
+        assert record.nodes < record.nodes_before_fold
+        assert "scaler folded into the first layer" in record.fold_steps
     # the seed teacher 13 → 256 → 128 → 2 after folding: 13·256 + 256·128 + 128·2, with biases
-    assert export_json["models"]["teacher"]["macs"] == 36_352
-    assert export_json["models"]["teacher"]["params"] == 36_352 + 256 + 128 + 2
+    assert export_summary.models["teacher"].macs == 36_352
+    assert export_summary.models["teacher"].params == 36_352 + 256 + 128 + 2
 
 
-def test_export_run_metrics_come_from_the_onnx_outputs(exported_run, export_json):
-    run = load_run(exported_run)
-    x = run.split["X_test"][:, run.input_index("student")]
-    y = run.split["y_test"]
+def test_export_run_metrics_come_from_the_onnx_outputs(full_run, export_summary):
+    run = load_run(full_run)
+    x, y = run.input_rows("student"), run.split["y_test"]
+    fp32_labels = onnx_outputs(make_session(onnx.load(full_run / onnx_file("student"))), x)[1]
     for stem in ("student", "student.int8"):
-        model = onnx.load(exported_run / "onnx" / f"{stem}.onnx")
+        model = onnx.load(full_run / f"onnx/{stem}.onnx")
         proba, labels = onnx_outputs(make_session(model), x)
-        record = export_json["models"][stem]
-        assert record["metrics"]["accuracy"] == pytest.approx(np.mean(labels == y))
+        record = export_summary.models[stem]
+        assert record.metrics.accuracy == pytest.approx(np.mean(labels == y))
+        assert record.agreement_fp32 == pytest.approx(np.mean(labels == fp32_labels))
         with warnings.catch_warnings():  # float32 rows sum to 1 only within ~1e-7
             warnings.simplefilter("ignore", UserWarning)
             expected = classification_metrics(y, proba)
-        assert record["metrics"]["log_loss"] == pytest.approx(expected["log_loss"])
+        assert record.metrics.log_loss == pytest.approx(expected["log_loss"])
 
 
-def test_export_run_student_is_much_smaller_than_teacher(export_json):
-    models = export_json["models"]
-    assert models["student"]["file_bytes"] <= 0.3 * models["teacher"]["file_bytes"]
-    assert models["student"]["input"]["shape"] == ["batch", 6]
+def test_export_run_student_is_much_smaller_than_teacher(export_summary):
+    models = export_summary.models
+    assert models["student"].file_bytes <= 0.3 * models["teacher"].file_bytes
+    assert models["student"].input.shape == ["batch", 6]
 
 
-def test_export_run_records_files_in_run_json(exported_run, export_json):
-    manifest = rundir.read_manifest(exported_run)
-    for record in export_json["models"].values():
-        path = exported_run / record["path"]
-        assert manifest["artifacts"][record["path"]] == rundir.sha256_file(path)
-    assert manifest["artifacts"]["export.json"] == rundir.sha256_file(exported_run / "export.json")
-    assert manifest["stages"]["export"]["models"] == STEMS
-    assert not list(exported_run.glob(".onnx.*"))  # no staging leftovers
+def test_export_run_records_files_in_run_json(full_run, export_summary):
+    manifest = rundir.read_manifest(full_run)
+    for record in export_summary.models.values():
+        assert manifest.artifacts[record.path] == rundir.sha256_file(full_run / record.path)
+    assert manifest.artifacts[EXPORT_JSON] == rundir.sha256_file(full_run / EXPORT_JSON)
+    assert manifest.stages["export"]["models"] == STEMS
+    assert not list(full_run.glob(".onnx.*"))  # no staging leftovers
 
 
-def test_export_run_refuses_existing_onnx_without_force(exported_run, tree_state):
-    before = tree_state(exported_run)
+@pytest.mark.parametrize("variant, accuracy, fp32_accuracy, expected", [
+    ("int8", 0.95, 0.96, "accepted"),  # exactly the threshold below: kept
+    ("int8", 0.9499, 0.96, "rejected"),  # just over it
+    ("fp16", 0.97, 0.96, "accepted"),  # better than fp32
+    ("fp32", 0.10, 0.96, "accepted"),  # fp32 graphs are not judged
+])
+def test_judge_known_verdicts(variant, accuracy, fp32_accuracy, expected):
+    verdict, reason = stage.judge(variant, accuracy=accuracy, fp32_accuracy=fp32_accuracy,
+                                  reject_threshold=0.01)
+    assert verdict == expected and (reason is None) == (expected == "accepted")
+
+
+def test_export_run_refuses_existing_onnx_without_force(full_run, tree_state):
+    before = tree_state(full_run)
     with pytest.raises(KdedgeError, match="pass --force"):
-        export_run(exported_run, quiet=True)
-    assert tree_state(exported_run) == before
+        export_run(full_run)
+    assert tree_state(full_run) == before
 
 
-def _perturbed_fold(model, mean, scale):
-    folded = stage_fold(model, mean, scale)
+def _perturbed_fold(model, scaler):
+    folded = fold_model(model, scaler)
     bias = folded.layers[-1].bias.copy()
     bias[0] += 1e-2  # one logit off (a shift of all logits would leave softmax unchanged)
     folded.layers[-1].bias = bias
     return folded
 
 
-stage_fold = stage.fold_model
-
-
-def test_export_run_parity_failure_keeps_the_previous_export(exported_run, tmp_path, monkeypatch,
+def test_export_run_parity_failure_keeps_the_previous_export(full_run, tmp_path, monkeypatch,
                                                               tree_state):
-    import shutil
-
     run = tmp_path / "run"
-    shutil.copytree(exported_run, run)
+    shutil.copytree(full_run, run)
     before = tree_state(run)
     monkeypatch.setattr(stage, "fold_model", _perturbed_fold)
     gate = r"teacher\.onnx fails the parity gate.*max \|Δ probability\|"
     with pytest.raises(ParityError, match=gate):
-        export_run(run, quantize="all", force=True, quiet=True)
+        export_run(run, quantize="all", force=True)
     assert tree_state(run) == before  # old onnx/, export.json and run.json untouched
-    assert sorted(p.name for p in run.iterdir() if p.name.startswith(".")) == []
+    assert list(run.glob(".onnx*")) == []  # the staging folder is gone
 
 
-def test_export_run_rejects_a_variant_below_the_threshold(run_copy, monkeypatch):
-    def degrading_int8(model, *, calibration):
-        """A 'quantizer' that breaks the model: every row gets the class of the last logit."""
+def _last_logit_boosted(model, *, calibration):
+    """A 'quantizer' that breaks the model: every row gets the class of the last logit."""
+    broken = onnx.ModelProto()
+    broken.CopyFrom(model)
+    last_gemm = [n for n in broken.graph.node if n.op_type == "Gemm"][-1]
+    bias = next(t for t in broken.graph.initializer if t.name == last_gemm.input[2])
+    values = onnx.numpy_helper.to_array(bias).copy()
+    values[-1] += 100.0
+    bias.CopyFrom(onnx.numpy_helper.from_array(values, bias.name))
+    return broken
+
+
+def _unchanged(model, *, calibration):
+    """A 'quantizer' that returns the fp32 graph: its accuracy is the fp32 student's."""
+    return model
+
+
+@pytest.mark.slow
+def test_export_run_judges_variants_with_known_verdicts(run_copy, monkeypatch):
+    monkeypatch.setitem(stage.QUANTIZERS, "int8", _last_logit_boosted)
+    monkeypatch.setitem(stage.QUANTIZERS, "fp16", _unchanged)
+    summary = read_record(ExportSummary, export_run(run_copy, quantize="int8,fp16"))
+    assert list(summary.models) == ["teacher", "student", "student.int8", "student.fp16"]
+    rejected, accepted = summary.models["student.int8"], summary.models["student.fp16"]
+    assert rejected.verdict == "rejected"
+    assert f"below the fp32 student's {summary.models['student'].metrics.accuracy:.4f} " \
+           f"(reject_threshold 0.01)" in rejected.reason
+    assert (run_copy / rejected.path).is_file()  # kept on disk for inspection
+    assert accepted.verdict == "accepted" and accepted.reason is None
+    assert accepted.metrics == summary.models["student"].metrics
+
+
+@pytest.mark.slow
+def test_export_run_refuses_a_graph_without_the_device_interface(run_copy, monkeypatch,
+                                                                  tree_state):
+    def renamed_output(model, *, calibration):
         broken = onnx.ModelProto()
         broken.CopyFrom(model)
-        last_gemm = [n for n in broken.graph.node if n.op_type == "Gemm"][-1]
-        bias = next(t for t in broken.graph.initializer if t.name == last_gemm.input[2])
-        values = onnx.numpy_helper.to_array(bias).copy()
-        values[-1] += 100.0
-        bias.CopyFrom(onnx.numpy_helper.from_array(values, bias.name))
+        broken.graph.node[-1].output[0] = "argmax"
+        broken.graph.output[1].name = "argmax"
         return broken
 
-    monkeypatch.setitem(stage.QUANTIZERS, "int8", degrading_int8)
-    export = json.loads(export_run(run_copy, quantize=True, quiet=True).read_text())
-    assert list(export["models"]) == ["teacher", "student", "student.int8"]
-    record = export["models"]["student.int8"]
-    assert record["verdict"] == "rejected"
-    assert re.search(r"below the fp32 student's .* \(reject_threshold 0\.01\)", record["reason"])
-    assert (run_copy / record["path"]).is_file()  # kept on disk for inspection
-    assert export["models"]["student"]["verdict"] == "accepted"
+    monkeypatch.setitem(stage.QUANTIZERS, "int8", renamed_output)
+    before = tree_state(run_copy)
+    with pytest.raises(InterfaceError, match=r"student\.int8\.onnx: expected input 'features' "
+                                             r"and outputs .*a kdedge bug"):
+        export_run(run_copy, quantize="int8")
+    assert tree_state(run_copy) == before
+
+
+def _global_state() -> dict:
+    root = logging.getLogger()
+    return {"root level": root.level, "root handlers": list(root.handlers),
+            "disabled": logging.root.manager.disable,
+            "torch.onnx level": logging.getLogger("torch.onnx").level,
+            "kdedge handlers": list(logging.getLogger("kdedge").handlers),
+            "warning filters": list(warnings.filters), "stdout": sys.stdout}
+
+
+@pytest.fixture(scope="module")
+def reexported(full_run, tmp_path_factory):
+    """A copy of full_run re-exported with --force and only int8, in a plain process's logging
+    state (no root handlers); returns (run, state before, state after, what went to stdout)."""
+    run = tmp_path_factory.mktemp("reexport") / "run"
+    shutil.copytree(full_run, run)
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    stdout = io.StringIO()
+    try:
+        root.handlers = []
+        with contextlib.redirect_stdout(stdout):
+            before = _global_state()
+            export_run(run, quantize="int8", force=True)
+            after = _global_state()
+    finally:
+        root.handlers = saved
+    return run, before, after, stdout.getvalue()
+
+
+@pytest.mark.slow
+def test_export_run_leaves_logging_warnings_and_stdout_as_it_found_them(reexported):
+    _, before, after, printed = reexported
+    assert after == before
+    assert printed == ""
+
+
+@pytest.mark.slow
+def test_export_run_forced_with_fewer_variants_forgets_the_old_files(reexported):
+    run, *_ = reexported
+    manifest = rundir.read_manifest(run)
+    onnx_entries = sorted(path for path in manifest.artifacts if path.startswith("onnx/"))
+    assert onnx_entries == sorted([onnx_file("teacher"), onnx_file("student"),
+                                   onnx_file("student", "int8")])
+    assert sorted(p.name for p in (run / "onnx").iterdir()) == [
+        "student.int8.onnx", "student.onnx", "teacher.onnx"]
+    assert manifest.stages["export"]["quantize"] == ["int8"]
 
 
 def _rewrite_preprocessing(run, **changes):
-    path = run / "preprocessing.json"
-    data = json.loads(path.read_text())
-    data.update(changes)
-    path.write_text(json.dumps(data))
-    manifest = json.loads((run / "run.json").read_text())
-    manifest["artifacts"]["preprocessing.json"] = rundir.sha256_file(path)
-    (run / "run.json").write_text(json.dumps(manifest))
+    path = run / PREPROCESSING_JSON
+    preprocessing = read_record(Preprocessing, path)
+    for field, value in changes.items():
+        setattr(preprocessing, field, value)
+    write_record(path, preprocessing)
+    manifest = rundir.read_manifest(run)
+    manifest.artifacts[PREPROCESSING_JSON] = rundir.sha256_file(path)
+    write_record(run / RUN_JSON, manifest)
 
 
 @pytest.mark.parametrize("breakage, message", [
     ("missing", "does not exist; create one with `kdedge distill`"),
     ("run_format", "run.json has run_format 99 .* re-create the run"),
     ("tampered_weights", r"student\.safetensors does not match the sha256 .* restore it"),
-    ("unknown_feature", r"preprocessing\.json selects features \['no_such_feature'\]"),
+    ("unknown_feature", r"preprocessing\.json: selected_index does not point at "
+                        "selected_features"),
     ("unknown_quantize", "unknown variant 'int4'; choose from int8, int8-static, fp16 or all"),
 ])
 def test_export_run_bad_input_names_the_file_and_writes_nothing(run_copy, breakage, message,
@@ -167,46 +256,48 @@ def test_export_run_bad_input_names_the_file_and_writes_nothing(run_copy, breaka
     if breakage == "missing":
         run = run_copy.parent / "nowhere"
     elif breakage == "run_format":
-        manifest = json.loads((run / "run.json").read_text())
-        manifest["run_format"] = 99
-        (run / "run.json").write_text(json.dumps(manifest))
+        manifest = rundir.read_manifest(run)
+        manifest.run_format = 99
+        write_record(run / RUN_JSON, manifest)
     elif breakage == "tampered_weights":
         with open(run / "student.safetensors", "ab") as handle:
             handle.write(b"\0")
     elif breakage == "unknown_feature":
-        data = json.loads((run / "preprocessing.json").read_text())
-        selected = data["selected_features"][:-1] + ["no_such_feature"]
-        _rewrite_preprocessing(run, selected_features=selected)
+        selected = read_record(Preprocessing, run / PREPROCESSING_JSON).selected_features
+        _rewrite_preprocessing(run, selected_features=selected[:-1] + ["no_such_feature"])
     elif breakage == "unknown_quantize":
         quantize = "int8,int4"
     before = tree_state(run_copy)
     with pytest.raises(KdedgeError, match=message):
-        export_run(run, quantize=quantize, quiet=True)
+        export_run(run, quantize=quantize)
     assert tree_state(run_copy) == before
-    assert not any(p.name.startswith(".") for p in run_copy.iterdir())
+    assert list(run_copy.glob(".onnx*")) == []  # no staging folder left behind
     assert not (run_copy.parent / "nowhere").exists()
 
 
 @pytest.mark.parametrize("argument, value, message", [
-    ("opset", 9, "opset must be a whole number >= 13"),
-    ("reject_threshold", 1.5, r"reject_threshold must be in \[0, 1\]"),
-    ("calibration_rows", 0, "calibration_rows must be a whole number >= 1"),
+    ("opset", 9, "--opset must be a whole number >= 13, got 9"),
+    ("reject_threshold", 1.5, r"--reject_threshold must be a number in \[0.0, 1.0\], got 1.5"),
+    ("calibration_rows", 0, "--calibration_rows must be a whole number >= 1, got 0"),
+    ("quantize", 3.5, "--quantize must be true or false or a non-empty text or names"),
+    ("force", "yes", "--force must be true or false, got 'yes'"),
 ])
-def test_export_run_checks_its_arguments(exported_run, argument, value, message):
+def test_export_run_checks_its_arguments_before_reading(tmp_path, argument, value, message):
     with pytest.raises(KdedgeError, match=message):
-        export_run(exported_run, force=True, quiet=True, **{argument: value})
+        export_run(tmp_path / "not-a-run", **{argument: value})  # checked before the run
 
 
-def test_cli_export_unknown_quantize_exits_2(exported_run, capsys):
+def test_cli_export_unknown_quantize_exits_2(full_run, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(["export", str(exported_run), "--quantize", "int3"])
+        main(["export", str(full_run), "--quantize", "int3"])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "kdedge: error: --quantize 'int3'" in err and "int8, int8-static, fp16 or all" in err
 
 
-def test_cli_export_subprocess_refuses_existing_export(exported_run):
-    result = subprocess.run([sys.executable, "-m", "kdedge.cli", "export", str(exported_run)],
+@pytest.mark.slow
+def test_cli_export_subprocess_refuses_existing_export(full_run):
+    result = subprocess.run([sys.executable, "-m", "kdedge.cli", "export", str(full_run)],
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert "already exists (an earlier export); pass --force" in result.stderr
