@@ -1,7 +1,7 @@
 """Report: run directory → report.md, report.html, plots/.
 
-`make_report` is imported lazily so `import kdedge.report` stays cheap (no matplotlib/torch);
-the plotting and torch imports happen when a report is made.
+`make_report` is imported lazily so `import kdedge.report` stays cheap; matplotlib and
+scikit-learn are imported when a report is made. The report never imports torch.
 """
 
 from __future__ import annotations

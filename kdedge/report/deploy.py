@@ -8,15 +8,19 @@ model the bench measured from a file other than the one export recorded (`Bench.
 
 from __future__ import annotations
 
-from kdedge.report.collect import Bench, Facts, model_label
+from kdedge.contract import BenchedModel, ExportedModel
+from kdedge.report.collect import Bench, Facts, latency, model_label, usable
 from kdedge.report.render import Image, Note, Para, Table
 from kdedge.report.text import caption, fmt_float, fmt_int, fmt_metric, tr
 
+BENCH_PLOTS = ("latency_distribution", "accuracy_vs_cost")
+
 
 def bench_value(bench: Bench | None, name: str, attr: str):
-    """A model's attribute on one bench, or None when the bench or the model is missing/failed."""
-    model = bench.models.get(name) if bench else None
-    return None if model is None or model.error else getattr(model, attr)
+    """A model's memory reading `attr` (peak_mb, increase_mb) on one bench, or None when the
+    bench or the model is missing, failed or has no reading."""
+    model = usable(bench, name)
+    return None if model is None or model.memory is None else getattr(model.memory, attr)
 
 
 def _order(name: str) -> tuple:
@@ -28,35 +32,32 @@ def _missing(facts: Facts, lang: str, stage: str) -> Note:
     return Note(tr(lang, "missing_stage", what=tr(lang, f"what_{stage}"), cmd=facts.missing[stage]))
 
 
-def _parity(entry: dict, lang: str) -> str:
-    parity = entry.get("parity")
-    if isinstance(parity, dict):
-        status = tr(lang, "passed" if parity.get("passed") else "failed")
-        worst = max((v for v in (parity.get("max_abs_diff_batch1"), parity.get("max_abs_diff_full_batch"))
-                     if v is not None), default=None)
-        return status if worst is None else f"{status} ({worst:.1e})"
-    diff = entry.get("max_abs_diff_vs_fp32")
-    return "—" if diff is None else f"vs fp32 {diff:.1e}"
+def _parity(entry: ExportedModel, lang: str) -> str:
+    """fp32 graphs: the parity gate against PyTorch; variants: the largest gap to fp32."""
+    if entry.parity is None:
+        return f"vs fp32 {entry.max_abs_diff_vs_fp32:.1e}"
+    parity = entry.parity
+    worst = max(parity.max_abs_diff_batch1, parity.max_abs_diff_full_batch)
+    return f"{tr(lang, 'passed' if parity.passed else 'failed')} ({worst:.1e})"
+
+
+def export_rows(facts: Facts, lang: str) -> list[list[str]]:
+    """One row per exported graph: label, variant, file bytes, parity, accuracy, agreement with
+    teacher and fp32 graph, verdict, reason."""
+    models = facts.export.models
+    return [[model_label(name), entry.variant, fmt_int(entry.file_bytes), _parity(entry, lang),
+             fmt_metric(entry.metrics.accuracy), fmt_metric(entry.agreement_teacher),
+             fmt_metric(entry.agreement_fp32), tr(lang, entry.verdict), entry.reason or "—"]
+            for name, entry in sorted(models.items(), key=lambda item: _order(item[0]))]
 
 
 def export_section(facts: Facts, lang: str, plots: set[str]) -> list:
     if facts.export is None:
         return [_missing(facts, lang, "export")]
-    rows = []
-    for name in sorted(facts.export["models"], key=_order):
-        entry = facts.export["models"][name]
-        verdict = entry.get("verdict")
-        rows.append([model_label(name), str(entry.get("variant", "fp32")), fmt_int(entry.get("file_bytes")),
-                     _parity(entry, lang), fmt_metric((entry.get("metrics") or {}).get("accuracy")),
-                     fmt_metric(entry.get("agreement_teacher")), fmt_metric(entry.get("agreement_fp32")),
-                     tr(lang, verdict) if verdict in ("accepted", "rejected") else "—",
-                     str(entry.get("reason") or "—")])
     headers = [tr(lang, h) for h in ("h_model", "h_variant", "h_file_bytes", "h_parity", "h_accuracy",
                                      "h_agree_teacher", "h_agree_fp32", "h_verdict", "h_reason")]
-    blocks = [Table(headers, rows)]
-    if facts.export.get("opset") is not None:
-        blocks.insert(0, Para(tr(lang, "export_opset", opset=facts.export["opset"])))
-    return blocks
+    return [Para(tr(lang, "export_opset", opset=facts.export.opset)),
+            Table(headers, export_rows(facts, lang))]
 
 
 def _target_header(bench: Bench, lang: str) -> str:
@@ -64,7 +65,8 @@ def _target_header(bench: Bench, lang: str) -> str:
 
 
 def _per_target(facts: Facts, lang: str, title: str, cell) -> Table:
-    """Rows: every model any bench measured; columns: one per target; `cell(bench, model)`."""
+    """Rows: every model any bench measured; columns: one per target; `cell(model)` for a model
+    measured without error."""
     names = sorted({n for b in facts.benches for n in b.models}, key=_order)
     rows = []
     for name in names:
@@ -76,57 +78,80 @@ def _per_target(facts: Facts, lang: str, title: str, cell) -> Table:
             elif model.error:
                 cells.append(tr(lang, "error_cell"))
             else:
-                cells.append(cell(bench, model) + (" †" if name in bench.stale else ""))
+                cells.append(cell(model) + (" †" if name in bench.stale else ""))
         rows.append([model_label(name)] + cells)
     return Table([tr(lang, "h_model")] + [_target_header(b, lang) for b in facts.benches], rows, title=title)
 
 
-def _latency_cell(batch: int):
-    def cell(bench: Bench, model) -> str:
-        stats = model.latency.get(batch)
+def latency_cell(batch: int):
+    """Cell maker: p50 / p99 µs at `batch`, with the ratio of p50 to the floor when measured."""
+    def cell(model: BenchedModel) -> str:
+        stats = latency(model, batch)
         if stats is None:
             return "—"
-        ratio = stats.get("ratio_to_floor")
-        text = f"{stats['p50']:,.1f} / {stats['p99']:,.1f}"
-        return text if ratio is None else f"{text} (×{ratio:.2f})"
+        text = f"{fmt_float(stats.p50_us)} / {fmt_float(stats.p99_us)}"
+        return text if stats.ratio_to_floor is None else f"{text} (×{stats.ratio_to_floor:.2f})"
     return cell
+
+
+def throughput_cell(batch: int):
+    def cell(model: BenchedModel) -> str:
+        stats = latency(model, batch)
+        return fmt_float(None if stats is None else stats.throughput_rows_per_s, 0)
+    return cell
+
+
+def cold_start_cell(model: BenchedModel) -> str:
+    cold = model.cold_start
+    return "—" if cold is None else (f"{fmt_float(cold.session_creation_ms, 2)} / "
+                                     f"{fmt_float(cold.first_inference_ms, 2)}")
+
+
+def memory_cell(model: BenchedModel) -> str:
+    memory = model.memory
+    return "—" if memory is None else f"{fmt_float(memory.peak_mb, 2)} (+{fmt_float(memory.increase_mb, 2)})"
+
+
+def cost_cell(model: BenchedModel) -> str:
+    cost = model.cost
+    return "—" if cost is None else f"{fmt_int(cost.macs)} MACs / {fmt_int(cost.flops)} FLOPs"
+
+
+def _machines(facts: Facts, lang: str) -> list:
+    """The targets table, the emulation and --quick notes."""
+    headers = [tr(lang, h) for h in ("h_target", "h_arch", "h_cpu", "h_cores", "h_ort", "h_emulated")]
+    rows = [[b.target, b.machine.arch, b.machine.cpu_model, fmt_int(b.machine.cores),
+             b.machine.onnxruntime, tr(lang, "yes" if b.emulated else "no")] for b in facts.benches]
+    blocks = [Table(headers, rows, title=tr(lang, "machines"))]
+    if any(b.emulated for b in facts.benches):
+        blocks.append(Note(tr(lang, "emulated_note")))
+    return blocks + [Note(tr(lang, "quick_note", target=b.target)) for b in facts.benches if b.quick]
+
+
+def _latency_tables(facts: Facts, lang: str) -> list[Table]:
+    """One latency table per batch size any bench measured, with the floor row."""
+    tables = []
+    for batch in sorted({batch for b in facts.benches for batch in b.batch_sizes}):
+        table = _per_target(facts, lang, tr(lang, "latency_at", batch=batch), latency_cell(batch))
+        floors = [b.floor_p50_us(batch) for b in facts.benches]
+        if any(f is not None for f in floors):
+            table.rows.append([tr(lang, "floor_row")] + [fmt_float(f) for f in floors])
+        tables.append(table)
+    return tables
 
 
 def bench_section(facts: Facts, lang: str, plots: set[str]) -> list:
     if not facts.benches:
         return [_missing(facts, lang, "bench"),
                 Note(tr(lang, "plot_needs_bench", cmd=facts.missing["bench"]))]
-    machines = Table([tr(lang, h) for h in ("h_target", "h_arch", "h_cpu", "h_cores", "h_ort", "h_emulated")],
-                     [[b.target, str(b.machine.get("arch", "—")),
-                       str(b.machine.get("cpu_model") or b.machine.get("cpu") or "—"),
-                       str(b.machine.get("cores", "—")), str(b.machine.get("onnxruntime", "—")),
-                       tr(lang, "yes" if b.emulated else "no")] for b in facts.benches],
-                     title=tr(lang, "machines"))
-    blocks = [machines]
-    if any(b.emulated for b in facts.benches):
-        blocks.append(Note(tr(lang, "emulated_note")))
-    blocks += [Note(tr(lang, "quick_note", target=b.target)) for b in facts.benches if b.quick]
-    batches = sorted({batch for b in facts.benches for batch in b.batch_sizes})
-    for batch in batches:
-        table = _per_target(facts, lang, tr(lang, "latency_at", batch=batch), _latency_cell(batch))
-        floors = [b.floor_p50_us.get(batch) for b in facts.benches]
-        if any(f is not None for f in floors):
-            table.rows.append([tr(lang, "floor_row")] + [fmt_float(f) for f in floors])
-        blocks.append(table)
-    largest = batches[-1] if batches else 1
-    blocks.append(_per_target(
-        facts, lang, tr(lang, "throughput_at", batch=largest),
-        lambda b, m: fmt_float((m.latency.get(largest) or {}).get("throughput_rps"), 0)))
-    blocks.append(_per_target(
-        facts, lang, tr(lang, "cold_start"),
-        lambda b, m: f"{fmt_float(m.session_ms, 2)} / {fmt_float(m.first_inference_ms, 2)}"))
-    blocks.append(_per_target(facts, lang, tr(lang, "peak_memory"),
-                              lambda b, m: f"{fmt_float(m.peak_mb, 2)} (+{fmt_float(m.increase_mb, 2)})"))
-    blocks.append(_per_target(facts, lang, tr(lang, "macs_table"),
-                              lambda b, m: f"{fmt_int(m.macs)} MACs / {fmt_int(m.flops)} FLOPs"))
+    largest = max(batch for b in facts.benches for batch in b.batch_sizes)
+    blocks = _machines(facts, lang) + _latency_tables(facts, lang) + [
+        _per_target(facts, lang, tr(lang, "throughput_at", batch=largest), throughput_cell(largest)),
+        _per_target(facts, lang, tr(lang, "cold_start"), cold_start_cell),
+        _per_target(facts, lang, tr(lang, "peak_memory"), memory_cell),
+        _per_target(facts, lang, tr(lang, "macs_table"), cost_cell),
+    ]
     blocks += [Note(tr(lang, "stale_note", target=b.target,
                        models=", ".join(model_label(n) for n in b.stale)))
                for b in facts.benches if b.stale]
-    blocks += [Image(name, caption(lang, name)) for name in ("latency_distribution", "accuracy_vs_cost")
-               if name in plots]
-    return blocks
+    return blocks + [Image(name, caption(lang, name)) for name in BENCH_PLOTS if name in plots]

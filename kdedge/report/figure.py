@@ -19,7 +19,8 @@ MIN_ROWS = 5  # a scatter, histogram, correlation or curve of fewer rows shows n
 class PlotSkipped(Exception):
     """A plot this run's data cannot show meaningfully (too few rows, a class absent, ...).
 
-    `reason` is a key of `kdedge.report.text.SKIP_REASONS`; `values` fill its placeholders.
+    `reason` names the entry `skip.<reason>` of `kdedge.report.text.TEXT`; `values` fill its
+    placeholders.
     The report draws no figure and the plot's section says why, in the report's language.
     """
 
@@ -50,12 +51,6 @@ def class_colors(n_classes: int) -> list:
     """One distinct colour per class (tab10 up to 10 classes, tab20 beyond)."""
     cmap = colormaps["tab10" if n_classes <= 10 else "tab20"]
     return [cmap(i % cmap.N) for i in range(n_classes)]
-
-
-def standardise(facts, X_raw: np.ndarray) -> np.ndarray:
-    """Raw rows over all features → the teacher's standardised inputs (train-fitted scaler)."""
-    mean, scale = facts.run.scaler("teacher")
-    return ((np.asarray(X_raw, dtype=np.float64) - mean) / scale).astype(np.float32)
 
 
 def feature_ticks(ax, names: list[str], *, axis: str = "x", max_labels: int = 30) -> None:

@@ -1,34 +1,39 @@
 """`kdedge report`: run directory → RUN/report.md, RUN/report.html and RUN/plots/*.png.
 
 Reads whatever stages have run (distill is required; export and bench are optional), draws the
-plots the data allows (a plot of too few rows is skipped and its section says why), builds one
-list of blocks and renders it twice: Markdown linking plots/<name>.png, and a
-self-contained HTML page with the same plots embedded. Every file is written atomically and
-recorded in run.json under the "report" stage.
+plots the data allows (a plot it cannot draw is skipped and its section says why), builds one
+list of blocks and renders it twice: Markdown linking plots/<name>.png, and a self-contained HTML
+page with the same plots embedded. Every file is written atomically and recorded in run.json
+under the "report" stage. Imports no torch: models are seen through what distill stored
+(predictions.npz, safetensors) and the exported ONNX graphs.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-from kdedge import rundir
-from kdedge.report.render import image_path
-from kdedge.report.text import LANGS, tr
+from kdedge import contract, rundir
+from kdedge.log import get_logger
+from kdedge.params import OneOf, check_params
+from kdedge.report.deploy import BENCH_PLOTS
+from kdedge.report.render import image_path, render_html, render_markdown
+from kdedge.report.text import LANGS, skip_reason, tr
+
+PARAMETERS = {"lang": OneOf(LANGS)}
+_log = get_logger("report")
 
 DISTILL_PLOTS = ("correlation_matrix", "decision_boundary_teacher", "decision_boundary_student",
                  "factor_feature_heatmap", "factor_gates", "feature_distributions",
                  "feature_importance", "importance_distribution", "pca_scatter", "pca_variance",
                  "precision_recall", "prediction_comparison", "tsne")
-BENCH_PLOTS = ("latency_distribution", "accuracy_vs_cost")
 ALL_PLOTS = DISTILL_PLOTS + BENCH_PLOTS
 
 
 def draw_plots(facts) -> tuple[dict[str, bytes], dict]:
     """Every plot the run's data allows, as {name: PNG bytes}, and the skipped ones as
-    {name: PlotSkipped}: the 13 distill plots (fewer on a tiny split), the two bench plots when at
-    least one bench JSON was read."""
+    {name: PlotSkipped}: the 13 distill plots (fewer on a tiny split, and no decision boundaries
+    before `kdedge export`), the two bench plots when at least one bench JSON was read."""
     from kdedge.report import plots_cost, plots_data, plots_models
     from kdedge.report.figure import PlotSkipped, png_bytes
 
@@ -60,65 +65,64 @@ def draw_plots(facts) -> tuple[dict[str, bytes], dict]:
     return images, skipped
 
 
-def _remove_stale_plots(run_dir: Path, stale: list[str]) -> None:
+def _remove_stale_plots(run_dir: Path, drawn: set[str]) -> list[str]:
     """Delete plots an earlier report drew but this one has no data for (e.g. the bench JSONs are
-    gone), and their entries in run.json, so the run directory does not show outdated figures."""
-    present = [name for name in stale if (run_dir / name).exists()]
-    if not present:
-        return
-    manifest = rundir.read_manifest(run_dir)
-    for name in present:
+    gone), so the run directory does not show outdated figures; returns their RUN-relative paths
+    for run.json to forget."""
+    removed = [image_path(name) for name in sorted(set(ALL_PLOTS) - drawn)
+               if (run_dir / image_path(name)).exists()]
+    for name in removed:
         (run_dir / name).unlink()
-        manifest.get("artifacts", {}).pop(name, None)
-    rundir.write_json_atomic(run_dir / rundir.MANIFEST, manifest)
+    return removed
 
 
-def make_report(run_dir: str | Path, *, lang: str = "zh", bench_files=(), quiet: bool = False) -> Path:
+def _write_report(run_dir: Path, blocks: list, images: dict[str, bytes], lang: str) -> list[str]:
+    """Write the plots, report.md and report.html; returns their RUN-relative paths."""
+    written = []
+    for name, data in images.items():
+        rundir.write_bytes_atomic(run_dir / image_path(name), data)
+        written.append(image_path(name))
+    page = render_html(blocks, title=f"{tr(lang, 'title')} — {run_dir.name}", images=images, lang=lang)
+    rundir.write_bytes_atomic(run_dir / contract.REPORT_MD, render_markdown(blocks).encode("utf-8"))
+    rundir.write_bytes_atomic(run_dir / contract.REPORT_HTML, page.encode("utf-8"))
+    return written + [contract.REPORT_MD, contract.REPORT_HTML]
+
+
+def make_report(run_dir: str | Path, *, lang: str = "zh", bench_files=()) -> Path:
     """Write the report of a run directory from whatever stages have run.
 
     Args:
         run_dir: A run directory written by `kdedge distill` (export and bench optional).
         lang: "zh" (default, as the seed report) or "en"; the numbers are the same in both.
-        bench_files: Extra bench JSONs (e.g. from other devices), beside RUN/bench/*.json.
-        quiet: No progress line on stderr.
+        bench_files: Paths of extra bench JSONs (e.g. from other devices), beside
+            RUN/bench/*.json.
 
     Returns:
         The path of RUN/report.md (RUN/report.html and RUN/plots/*.png are written beside it).
 
     Raises:
-        KdedgeError: `lang` unknown; not a run directory (no run.json); an unreadable
-            export.json or bench JSON (named in the message).
+        KdedgeError: `lang` unknown; not a run directory (no run.json); an export.json or bench
+            JSON that does not match the contract (named in the message).
     """
+    check_params(PARAMETERS, locals())
     from kdedge.report.collect import collect
-    from kdedge.report.render import render_html, render_markdown
     from kdedge.report.sections import build_document
-    from kdedge.report.text import skip_reason
 
-    if lang not in LANGS:
-        raise rundir.KdedgeError(f"--lang must be one of {', '.join(LANGS)}, got {lang!r}")
     started = time.perf_counter()
     run_dir = Path(run_dir)
     facts = collect(run_dir, bench_files=bench_files)
+    _log.info("drawing the plots of %s", run_dir)
     images, skipped = draw_plots(facts)
     blocks = build_document(facts, lang=lang, plots=set(images), skipped=skipped)
-    written = []
-    for name, data in images.items():
-        rundir.write_bytes_atomic(run_dir / image_path(name), data)
-        written.append(image_path(name))
-    _remove_stale_plots(run_dir, [image_path(n) for n in sorted(set(ALL_PLOTS) - set(images))])
-    markdown = render_markdown(blocks)
-    page = render_html(blocks, title=f"{tr(lang, 'title')} — {run_dir.name}", images=images, lang=lang)
-    rundir.write_bytes_atomic(run_dir / "report.md", markdown.encode("utf-8"))
-    rundir.write_bytes_atomic(run_dir / "report.html", page.encode("utf-8"))
-    written += ["report.md", "report.html"]
+    written = _write_report(run_dir, blocks, images, lang)
+    removed = _remove_stale_plots(run_dir, set(images))
     seconds = round(time.perf_counter() - started, 2)
-    rundir.update_manifest(run_dir, stage="report", files=written,
+    rundir.update_manifest(run_dir, stage="report", files=written, removed=removed,
                            info={"lang": lang, "seconds": seconds, "plots": len(images),
                                  "bench_files": [str(b.path) for b in facts.benches],
                                  "skipped_plots": {name: skip_reason("en", reason)
                                                    for name, reason in sorted(skipped.items())},
                                  "missing_stages": sorted(facts.missing)})
-    if not quiet:
-        print(f"[report] wrote {run_dir / 'report.md'}, report.html and {len(images)} plots "
-              f"in {seconds:.1f} s", file=sys.stderr)
-    return run_dir / "report.md"
+    _log.info("wrote %s, %s and %d plots in %.1f s", run_dir / contract.REPORT_MD,
+              contract.REPORT_HTML, len(images), seconds)
+    return run_dir / contract.REPORT_MD

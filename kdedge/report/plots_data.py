@@ -1,6 +1,7 @@
 """Plots of the data and the feature ranking (no model needed): correlation, importance,
 class-wise distributions, PCA and t-SNE. Each function takes `Facts` and returns a Figure, or
-raises `PlotSkipped` when the run has too few rows (or components) to show anything.
+raises `PlotSkipped` when the run has too few rows (or components) to show anything. PCA and
+t-SNE see the rows as the teacher does: standardised by the run's train-fitted scaler.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from threadpoolctl import threadpool_limits
 
-from kdedge.report.figure import (PlotSkipped, class_colors, feature_ticks, new_figure, require_rows,
-                                  standardise)
+from kdedge.report.figure import PlotSkipped, class_colors, feature_ticks, new_figure, require_rows
 
 TSNE_ROWS = 1000  # t-SNE is O(n log n) per iteration; a bounded sample keeps the report fast
 MAX_DISTRIBUTIONS = 9
@@ -62,8 +62,8 @@ def correlation_matrix(facts):
 
 def _importance(facts) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Features sorted by importance (descending), importance scaled so the top is 1, its std."""
-    imp = facts.metrics["feature_importance"]
-    std = facts.metrics.get("feature_importance_std") or {}
+    imp = facts.metrics.feature_importance
+    std = facts.metrics.feature_importance_std
     names = sorted(imp, key=lambda f: (-imp[f], f))
     values = np.array([imp[f] for f in names], dtype=float)
     top = values.max() if len(values) and values.max() > 0 else 1.0
@@ -171,7 +171,7 @@ def _require_components(X: np.ndarray) -> None:
 
 def pca_scatter(facts):
     X_raw, y = _test_rows(facts)
-    X = standardise(facts, X_raw)
+    X = facts.run.scaler("teacher").transform(X_raw)
     _require_components(X)
     pca = PCA(n_components=2, random_state=0).fit(X)
     fig = new_figure(8, 6)
@@ -188,7 +188,7 @@ def pca_scatter(facts):
 
 
 def pca_variance(facts):
-    X = standardise(facts, _all_rows(facts)[0])
+    X = facts.run.scaler("teacher").transform(_all_rows(facts)[0])
     _require_components(X)
     pca = PCA(random_state=0).fit(X)
     ratio = pca.explained_variance_ratio_[:30]
@@ -214,11 +214,12 @@ def tsne(facts):
         rows = np.sort(np.random.default_rng(0).choice(len(X), TSNE_ROWS, replace=False))
         X, y = X[rows], y[rows]
     perplexity = tsne_perplexity(len(X))
-    # One OpenMP thread: torch and scikit-learn each bring a libgomp, and with both spinning on
-    # 2 cores t-SNE ran 5-10x slower than single-threaded (measured on the default run).
+    # One OpenMP thread: where the report runs in the process that trained (`kdedge run`), torch
+    # and scikit-learn each bring a libgomp, and with both spinning on 2 cores t-SNE ran 5-10x
+    # slower than single-threaded (measured on the default run).
     with threadpool_limits(limits=1, user_api="openmp"):
         embedded = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=0,
-                        max_iter=500).fit_transform(standardise(facts, X))
+                        max_iter=500).fit_transform(facts.run.scaler("teacher").transform(X))
     fig = new_figure(8, 6)
     ax = fig.add_subplot()
     _scatter_by_class(ax, embedded, y, facts)

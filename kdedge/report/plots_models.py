@@ -1,7 +1,11 @@
 """Plots of the trained models: decision boundaries, the student's factors and gates,
-precision–recall curves and teacher-vs-student predictions. Uses the torch models of the run.
-A plot the run's data cannot show (one feature, too few test rows, a class absent from the test
-split) raises `PlotSkipped`.
+precision–recall curves and teacher-vs-student predictions.
+
+No torch: the test-split probabilities are those distill stored (predictions.npz), a decision
+boundary is computed by the exported ONNX graph under onnxruntime (skipped, saying so, before
+`kdedge export`), and the factors and gates are read from student.safetensors. A plot the run's
+data cannot show (one feature, too few test rows, a class absent from the test split) raises
+`PlotSkipped`.
 """
 
 from __future__ import annotations
@@ -9,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from matplotlib.colors import ListedColormap
 from sklearn.metrics import confusion_matrix, precision_recall_curve
 from sklearn.preprocessing import label_binarize
 
+from kdedge import contract
+from kdedge.report.collect import EXPORT_COMMAND
 from kdedge.report.figure import PlotSkipped, class_colors, new_figure, require_rows
 
 GRID = 200  # decision-boundary grid points per axis
@@ -22,91 +27,113 @@ PER_CLASS_CURVES = 5  # up to this many classes, one PR curve per class; beyond,
 
 @dataclass
 class Predictions:
-    """Test-split class probabilities of the three torch models, [rows, C] each."""
+    """Test-split class probabilities of the three trained models, [rows, C] each."""
 
     teacher: np.ndarray
     student: np.ndarray
     student_no_kd: np.ndarray
 
 
-def predict_proba(facts, name: str, X_raw: np.ndarray) -> np.ndarray:
-    """Probabilities of model `name` on raw rows over all features (scaled as it was trained)."""
-    mean, scale = facts.run.scaler(name)
-    X = (np.asarray(X_raw, dtype=np.float64)[:, facts.run.input_index(name)] - mean) / scale
-    model = facts.run.load_model(name)
-    with torch.no_grad():
-        logits = model(torch.as_tensor(X, dtype=torch.float32))
-    return torch.softmax(logits, dim=1).numpy().astype(np.float64)
-
-
 def predictions(facts) -> Predictions:
-    X = facts.run.split["X_test"]
-    return Predictions(*(predict_proba(facts, name, X)
-                         for name in ("teacher", "student", "student_no_kd")))
+    """The probabilities distill scored on the stored test rows (predictions.npz)."""
+    stored = facts.run.predictions()
+    return Predictions(*(stored[name] for name in contract.MODEL_NAMES))
 
 
-def decision_boundary(facts, name: str):
-    """Model `name`'s decision over the top-2 selected features; every other feature at its
-    training mean (0 after standardisation), the two varied over their test range."""
-    split = facts.run.split
-    names = facts.run.feature_names
+def onnx_probabilities(facts, name: str, X_raw: np.ndarray) -> np.ndarray:
+    """Probabilities [rows, C] of model `name`'s exported fp32 graph on raw rows over all
+    features; the graph takes raw values of its own inputs (the scaler is folded into it)."""
+    import onnxruntime as ort
+
+    from kdedge.runtime.models import session_options
+
+    path = facts.run.path / contract.onnx_file(name)
+    if facts.export is None or not path.is_file():
+        raise PlotSkipped("needs_export", cmd=EXPORT_COMMAND.format(run=facts.run.path))
+    session = ort.InferenceSession(str(path), sess_options=session_options(threads=1, opt_level="all"),
+                                   providers=["CPUExecutionProvider"])
+    rows = np.ascontiguousarray(X_raw[:, facts.run.input_index(name)], dtype=np.float32)
+    (probabilities,) = session.run([contract.OUTPUT_NAMES[0]], {contract.INPUT_NAME: rows})
+    return probabilities.astype(np.float64)
+
+
+def _boundary_features(facts) -> tuple[int, int]:
+    """Columns of the two features varied: the top-2 selected; with k = 1 the selected one and
+    the teacher's next most important feature."""
     if facts.n < 2:
         raise PlotSkipped("one_feature")
-    first, second = facts.run.preprocessing["selected_index"][:2] if facts.k >= 2 else (
-        facts.run.preprocessing["selected_index"][0], None)
-    if second is None:  # k = 1: vary the top feature against the teacher's next most important
-        second = next(i for i in np.argsort([-facts.metrics["feature_importance"][f] for f in names])
-                      if i != first)
-    X_test, y_test = split["X_test"], split["y_test"]
-    scaler = facts.run.preprocessing["scaler"]
-    mean = np.asarray(scaler["mean"], dtype=np.float64)
+    selected = facts.run.preprocessing.selected_index
+    if facts.k >= 2:
+        return selected[0], selected[1]
+    importance = facts.metrics.feature_importance
+    ranked = np.argsort([-importance[f] for f in facts.run.feature_names])
+    return selected[0], int(next(i for i in ranked if i != selected[0]))
 
-    def span(col: int) -> np.ndarray:
-        """The test range with a 5% margin; a feature constant on the test split (a blank pixel)
-        gets its training mean ± 2 standard deviations instead."""
-        low, high = float(X_test[:, col].min()), float(X_test[:, col].max())
-        if high - low < 1e-9:
-            low, high = mean[col] - 2 * scaler["scale"][col], mean[col] + 2 * scaler["scale"][col]
-        pad = 0.05 * (high - low)
-        return np.linspace(low - pad, high + pad, GRID)
 
-    gx, gy = np.meshgrid(span(first), span(second))
-    grid = np.tile(mean, (gx.size, 1))
-    grid[:, first], grid[:, second] = gx.ravel(), gy.ravel()
-    proba = predict_proba(facts, name, grid)
-    colors = class_colors(facts.n_classes)
-    fig = new_figure(8, 6.5)
-    ax = fig.add_subplot()
+def _span(facts, col: int) -> np.ndarray:
+    """The test range of column `col` with a 5% margin; a feature constant on the test split (a
+    blank picture) gets its training mean ± 2 standard deviations instead."""
+    column = facts.run.split["X_test"][:, col]
+    low, high = float(column.min()), float(column.max())
+    if high - low < 1e-9:
+        scaler = facts.run.preprocessing.scaler
+        low, high = scaler.mean[col] - 2 * scaler.scale[col], scaler.mean[col] + 2 * scaler.scale[col]
+    pad = 0.05 * (high - low)
+    return np.linspace(low - pad, high + pad, GRID)
+
+
+def _draw_regions(fig, ax, facts, gx: np.ndarray, gy: np.ndarray, proba: np.ndarray) -> None:
+    """Binary: P(class 1) with the 0.5 contour; multi-class: one filled region per argmax class."""
     if facts.n_classes == 2:
-        surface = ax.contourf(gx, gy, proba[:, 1].reshape(gx.shape), levels=np.linspace(0, 1, 11),
-                              cmap="coolwarm", alpha=0.55)
-        fig.colorbar(surface, ax=ax, label=f"P(class {facts.run.class_names[1]})")
-        ax.contour(gx, gy, proba[:, 1].reshape(gx.shape), levels=[0.5], colors="black", linewidths=1.2)
-    else:
-        label = proba.argmax(axis=1).reshape(gx.shape)
-        ax.contourf(gx, gy, label, levels=np.arange(facts.n_classes + 1) - 0.5,
-                    cmap=ListedColormap(colors), alpha=0.35)
-        ax.contour(gx, gy, label, levels=np.arange(facts.n_classes) + 0.5, colors="black",
-                   linewidths=0.8)
+        surface = proba[:, 1].reshape(gx.shape)
+        filled = ax.contourf(gx, gy, surface, levels=np.linspace(0, 1, 11), cmap="coolwarm", alpha=0.55)
+        fig.colorbar(filled, ax=ax, label=f"P(class {facts.run.class_names[1]})")
+        ax.contour(gx, gy, surface, levels=[0.5], colors="black", linewidths=1.2)
+        return
+    label = proba.argmax(axis=1).reshape(gx.shape)
+    ax.contourf(gx, gy, label, levels=np.arange(facts.n_classes + 1) - 0.5,
+                cmap=ListedColormap(class_colors(facts.n_classes)), alpha=0.35)
+    ax.contour(gx, gy, label, levels=np.arange(facts.n_classes) + 0.5, colors="black", linewidths=0.8)
+
+
+def _draw_test_rows(ax, facts, first: int, second: int) -> None:
+    X_test, y_test = facts.run.split["X_test"], facts.run.split["y_test"]
+    colors = class_colors(facts.n_classes)
     for c, class_name in enumerate(facts.run.class_names):
         mask = y_test == c
         if np.any(mask):
             ax.scatter(X_test[mask, first], X_test[mask, second], s=8, color=colors[c],
                        edgecolor="black", linewidth=0.2, label=f"class {class_name}")
     ax.legend(fontsize=7, loc="best", ncol=2 if facts.n_classes > 5 else 1)
+
+
+def decision_boundary(facts, name: str):
+    """Model `name`'s decision (its exported graph's) over two features on a GRID × GRID grid of
+    their test range, every other feature at its training mean (0 after standardisation)."""
+    first, second = _boundary_features(facts)
+    gx, gy = np.meshgrid(_span(facts, first), _span(facts, second))
+    grid = np.tile(facts.run.preprocessing.scaler.mean_array, (gx.size, 1))
+    grid[:, first], grid[:, second] = gx.ravel(), gy.ravel()
+    proba = onnx_probabilities(facts, name, grid)
+    fig = new_figure(8, 6.5)
+    ax = fig.add_subplot()
+    _draw_regions(fig, ax, facts, gx, gy, proba)
+    _draw_test_rows(ax, facts, first, second)
+    names = facts.run.feature_names
     ax.set_xlabel(f"{names[first]} (raw)")
     ax.set_ylabel(f"{names[second]} (raw)")
     role = "Teacher" if name == "teacher" else "Student"
-    ax.set_title(f"{role} decision boundary (other features at training mean); dots: test rows")
+    ax.set_title(f"{role} decision boundary (its ONNX graph; other features at training mean); "
+                 "dots: test rows", fontsize=10)
     return fig
 
 
 def _student_factors(facts) -> tuple[np.ndarray, np.ndarray]:
-    student = facts.run.load_model("student")
-    with torch.no_grad():
-        weights = student.factors.weight.numpy().astype(np.float64)  # [rank, k]
-        gates = student.gates().numpy().astype(np.float64)  # [rank]
-    return weights, gates
+    """The student's factor weights [rank, k] and gates sigmoid(gate_logits) [rank], read from
+    student.safetensors (parameter names of `kdedge.models.Student`)."""
+    weights = facts.run.weights("student")
+    gates = 1.0 / (1.0 + np.exp(-weights["gate_logits"].astype(np.float64)))
+    return weights["factors.weight"].astype(np.float64), gates
 
 
 def factor_feature_heatmap(facts):

@@ -11,7 +11,8 @@ import base64
 import html
 from dataclasses import dataclass
 
-PLOTS_DIR = "plots"
+from kdedge.contract import PLOTS_DIR
+from kdedge.report.text import tr
 
 
 @dataclass
@@ -57,29 +58,28 @@ def _md_cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _markdown_block(block) -> list[str]:
+    if isinstance(block, Heading):
+        return ["#" * block.level + " " + block.text, ""]
+    if isinstance(block, Para):
+        return [block.text, ""]
+    if isinstance(block, Bullets):
+        return [f"- {item}" for item in block.items] + [""]
+    if isinstance(block, Note):
+        return [f"> {block.text}", ""]
+    if isinstance(block, Table):
+        title = [f"**{block.title}**", ""] if block.title else []
+        return title + ["| " + " | ".join(_md_cell(h) for h in block.headers) + " |",
+                        "|" + "|".join("---" for _ in block.headers) + "|"] + [
+            "| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows] + [""]
+    if isinstance(block, Image):
+        return [f"![{block.caption}]({image_path(block.name)})", "", f"*{block.caption}*", ""]
+    raise TypeError(f"unknown block {block!r}")
+
+
 def render_markdown(blocks: list) -> str:
     """Markdown with pipe tables and images linked as plots/<name>.png."""
-    lines: list[str] = []
-    for block in blocks:
-        if isinstance(block, Heading):
-            lines += ["#" * block.level + " " + block.text, ""]
-        elif isinstance(block, Para):
-            lines += [block.text, ""]
-        elif isinstance(block, Bullets):
-            lines += [f"- {item}" for item in block.items] + [""]
-        elif isinstance(block, Note):
-            lines += [f"> {block.text}", ""]
-        elif isinstance(block, Table):
-            if block.title:
-                lines += [f"**{block.title}**", ""]
-            lines.append("| " + " | ".join(_md_cell(h) for h in block.headers) + " |")
-            lines.append("|" + "|".join("---" for _ in block.headers) + "|")
-            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
-            lines.append("")
-        elif isinstance(block, Image):
-            lines += [f"![{block.caption}]({image_path(block.name)})", "", f"*{block.caption}*", ""]
-        else:  # pragma: no cover - internal invariant
-            raise TypeError(f"unknown block {block!r}")
+    lines = [line for block in blocks for line in _markdown_block(block)]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -111,32 +111,33 @@ def _inline(text: str) -> str:
     return "".join(out)
 
 
+def _html_block(block, images: dict[str, bytes]) -> str:
+    if isinstance(block, Heading):
+        return f"<h{block.level}>{_inline(block.text)}</h{block.level}>"
+    if isinstance(block, Para):
+        return f"<p>{_inline(block.text)}</p>"
+    if isinstance(block, Bullets):
+        return "<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block.items) + "</ul>"
+    if isinstance(block, Note):
+        return f'<div class="note">{_inline(block.text)}</div>'
+    if isinstance(block, Table):
+        title = f'<div class="tt">{_inline(block.title)}</div>\n' if block.title else ""
+        head = "".join(f"<th>{_inline(h)}</th>" for h in block.headers)
+        rows = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>"
+                       for row in block.rows)
+        return f"{title}<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    if isinstance(block, Image):
+        data = base64.b64encode(images[block.name]).decode("ascii")
+        return (f'<figure><img alt="{html.escape(block.caption)}" '
+                f'src="data:image/png;base64,{data}"><figcaption>'
+                f"{_inline(block.caption)}</figcaption></figure>")
+    raise TypeError(f"unknown block {block!r}")
+
+
 def render_html(blocks: list, *, title: str, images: dict[str, bytes], lang: str) -> str:
     """One self-contained HTML page; `images` maps plot name → PNG bytes (embedded as data URIs)."""
-    body: list[str] = []
-    for block in blocks:
-        if isinstance(block, Heading):
-            body.append(f"<h{block.level}>{_inline(block.text)}</h{block.level}>")
-        elif isinstance(block, Para):
-            body.append(f"<p>{_inline(block.text)}</p>")
-        elif isinstance(block, Bullets):
-            body.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block.items) + "</ul>")
-        elif isinstance(block, Note):
-            body.append(f'<div class="note">{_inline(block.text)}</div>')
-        elif isinstance(block, Table):
-            if block.title:
-                body.append(f'<div class="tt">{_inline(block.title)}</div>')
-            head = "".join(f"<th>{_inline(h)}</th>" for h in block.headers)
-            rows = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>"
-                           for row in block.rows)
-            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
-        elif isinstance(block, Image):
-            data = base64.b64encode(images[block.name]).decode("ascii")
-            body.append(f'<figure><img alt="{html.escape(block.caption)}" '
-                        f'src="data:image/png;base64,{data}"><figcaption>'
-                        f"{_inline(block.caption)}</figcaption></figure>")
-    html_lang = "zh-CN" if lang == "zh" else "en"
-    return (f'<!DOCTYPE html>\n<html lang="{html_lang}">\n<head>\n<meta charset="utf-8">\n'
+    body = "\n".join(_html_block(block, images) for block in blocks)
+    return (f'<!DOCTYPE html>\n<html lang="{tr(lang, "html_lang")}">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-            + "\n".join(body) + "\n</body>\n</html>\n")
+            + body + "\n</body>\n</html>\n")

@@ -1,15 +1,19 @@
 """The report's words in Chinese (default, as the seed report) and English, and number formats.
 
-Every number is formatted here, once, by language-independent functions, so the zh and en reports
-carry the same numbers character for character; only the words around them differ.
+`TEXT` is the one table of every string the report shows, page words, plot captions, reasons a
+plot was skipped (`skip.`) and the conclusions (`finding.`), each as (en, zh); `tr` is the one
+lookup. Placeholders are filled with numbers already formatted by the functions below, which are
+language-independent, so the zh and en reports carry the same numbers character for character;
+only the words around them differ.
 """
 
 from __future__ import annotations
 
-LANGS = ("zh", "en")
+LANGS = ("zh", "en")  # the first is the default
+_COLUMN = {"en": 0, "zh": 1}  # position of each language in a TEXT entry
 
-# key: (en, zh). Placeholders are filled with already-formatted numbers.
-STRINGS = {
+TEXT: dict[str, tuple[str, str]] = {
+    "html_lang": ("en", "zh-CN"),  # the <html lang> tag
     "title": ("Knowledge distillation report", "知识蒸馏报告"),
     "generated": ("Generated", "生成时间"),
     "run_id": ("Run", "运行目录"),
@@ -119,63 +123,165 @@ STRINGS = {
                    "不同（{models}）；这些单元格可能不代表已导出的模型，也不据此得出速度结论。"),
     "quick_note": ("{target} was measured with --quick: repetitions too few for reliable numbers.",
                    "{target} 使用 --quick 测量：重复次数太少，数据不可靠。"),
+    # plot captions (`caption.<plot>`)
+    "caption.correlation_matrix": ("Correlation matrix of all features", "全部特征的相关矩阵"),
+    "caption.feature_importance": ("Feature importance (teacher, permutation)",
+                                   "特征重要性（教师模型，置换法）"),
+    "caption.importance_distribution": ("Distribution of importance scores", "重要性分数分布"),
+    "caption.feature_distributions": ("Selected features by class", "按类别的所选特征分布"),
+    "caption.precision_recall": ("Precision–recall curves, teacher vs student",
+                                 "精确率–召回率曲线：教师 vs 学生"),
+    "caption.prediction_comparison": ("Teacher vs student predictions", "教师与学生预测对比"),
+    "caption.decision_boundary_teacher": (
+        "Decision boundary of the teacher over the top-2 selected features",
+        "教师模型在前 2 个所选特征上的决策边界"),
+    "caption.decision_boundary_student": (
+        "Decision boundary of the student over the top-2 selected features",
+        "学生模型在前 2 个所选特征上的决策边界"),
+    "caption.factor_feature_heatmap": ("Student factor weights × gates against the selected features",
+                                       "学生模型因子权重 × 门控 与所选特征的热力图"),
+    "caption.factor_gates": ("Student factor gates sigmoid(g)", "学生模型因子门控 sigmoid(g)"),
+    "caption.pca_scatter": ("PCA scatter of the test split", "测试集 PCA 散点图"),
+    "caption.pca_variance": ("PCA explained variance", "PCA 解释方差"),
+    "caption.tsne": ("t-SNE of the test split", "测试集 t-SNE"),
+    "caption.latency_distribution": ("Latency distribution at batch 1", "批大小 1 的延迟分布"),
+    "caption.accuracy_vs_cost": ("Accuracy against cost (params, MACs, latency)",
+                                 "准确率与成本（参数量、MACs、延迟）"),
+    # why a plot was not drawn (`skip.<figure.PlotSkipped.reason>`)
+    "skip.too_few_test_rows": ("the test split has only {n} rows, fewer than the {min} it needs",
+                               "测试集只有 {n} 行，少于所需的 {min} 行"),
+    "skip.too_few_val_test_rows": ("the validation and test splits have only {n} rows together, "
+                                   "fewer than the {min} it needs",
+                                   "验证集与测试集合计只有 {n} 行，少于所需的 {min} 行"),
+    "skip.pca_components": ("PCA of these rows has {c} component(s); a 2-D view needs 2",
+                            "这些样本的 PCA 只有 {c} 个主成分；二维视图需要 2 个"),
+    "skip.class_absent": ("class {classes} is absent from the test split, so its precision–recall "
+                          "curve is undefined",
+                          "测试集中没有类别 {classes} 的样本，其精确率–召回率曲线无定义"),
+    "skip.one_feature": ("the data has one feature; a decision boundary needs two",
+                         "数据只有 1 个特征；决策边界需要 2 个"),
+    "skip.needs_export": ("it is drawn through the exported ONNX graph, which this run does not have "
+                          "yet: run `{cmd}`",
+                          "此图通过导出的 ONNX 计算图绘制，而此运行目录尚未导出：运行 `{cmd}`"),
+    # conclusions (`finding.`); {q} is a noise_within/noise_beyond clause, {d} in acc_drop* a
+    # magnitude (the words say "below"), {limit} the threshold the comparison used
+    "finding.noise_within": ("within the noise of a {n}-row test split (±{x})",
+                             "在 {n} 行测试集的噪声范围（±{x}）之内"),
+    "finding.noise_beyond": ("beyond the noise of a {n}-row test split (±{x})",
+                             "超出 {n} 行测试集的噪声范围（±{x}）"),
+    "finding.acc_drop": ("The student's accuracy ({s}) is {d} below the teacher's ({t}): more than "
+                         "{limit} lost, {q}.",
+                         "学生模型准确率（{s}）比教师模型（{t}）低 {d}：损失超过 {limit}，{q}。"),
+    "finding.acc_drop_noise": ("The student's accuracy ({s}) is {d} below the teacher's ({t}): more "
+                               "than the {limit} threshold, but {q}: no evidence that the student "
+                               "lost accuracy.",
+                               "学生模型准确率（{s}）比教师模型（{t}）低 {d}：超过 {limit} 的阈值，但{q}："
+                               "没有证据表明学生模型损失了准确率。"),
+    "finding.acc_close": ("The student's accuracy ({s}) is within {limit} of the teacher's ({t}) "
+                          "({d}), {q}.",
+                          "学生模型准确率（{s}）与教师模型（{t}）相差在 {limit} 以内（{d}），{q}。"),
+    "finding.acc_better": ("The student's accuracy ({s}) matches or exceeds the teacher's ({t}) "
+                           "({d}), {q}.",
+                           "学生模型准确率（{s}）达到或超过教师模型（{t}）（{d}），{q}。"),
+    "finding.kd_worse": ("KD made the student worse: accuracy {kd} with KD vs {nokd} without ({g}), "
+                         "{q}.",
+                         "蒸馏使学生模型变差：蒸馏准确率 {kd}，无蒸馏 {nokd}（{g}），{q}。"),
+    "finding.kd_same": ("KD made no difference to accuracy: {kd} with and without KD.",
+                        "蒸馏对准确率没有影响：有无蒸馏均为 {kd}。"),
+    "finding.kd_noise": ("KD vs no-KD: {kd} vs {nokd} ({g}), {q}: no evidence KD helped or hurt.",
+                         "蒸馏 vs 无蒸馏：{kd} 对 {nokd}（{g}），{q}：没有证据表明蒸馏有益或有害。"),
+    "finding.kd_better": ("KD improved the student: accuracy {kd} with KD vs {nokd} without ({g}), "
+                          "{q}.",
+                          "蒸馏提升了学生模型：蒸馏准确率 {kd}，无蒸馏 {nokd}（{g}），{q}。"),
+    "finding.agree_low": ("Agreement with the teacher is {a}, below {limit}: the student predicts a "
+                          "different class on {d} of test rows.",
+                          "与教师模型的一致率为 {a}，低于 {limit}：学生模型在 {d} 的测试样本上预测了"
+                          "不同类别。"),
+    "finding.agree_ok": ("Agreement with the teacher is {a} (at least {limit}).",
+                         "与教师模型的一致率为 {a}（不低于 {limit}）。"),
+    "finding.compressed": ("The student reads {k} of {n} features and has {pr} fewer parameters "
+                           "({pt} → {ps}) and {mr} fewer MACs ({mt} → {ms}).",
+                           "学生模型使用 {n} 个特征中的 {k} 个，参数量减少 {pr}（{pt} → {ps}），"
+                           "MACs 减少 {mr}（{mt} → {ms}）。"),
+    "finding.parity_failed": ("ONNX parity FAILED for {m}: the exported graph does not reproduce "
+                              "PyTorch.",
+                              "{m} 的 ONNX 一致性校验未通过：导出的计算图与 PyTorch 结果不一致。"),
+    "finding.variant_rejected": ("{m} was rejected (accuracy more than {limit} below the fp32 "
+                                 "student's): {r}.",
+                                 "{m} 被拒绝（准确率比 fp32 学生模型低超过 {limit}）：{r}。"),
+    "finding.variant_accepted": ("{m} was accepted (accuracy at most {limit} below the fp32 "
+                                 "student's): accuracy {a}, agreement with the fp32 student {g}.",
+                                 "{m} 被接受（准确率比 fp32 学生模型低不超过 {limit}）：准确率 {a}，"
+                                 "与 fp32 学生一致率 {g}。"),
+    "finding.variant_slower": ("On {target}, {m} is slower than the fp32 student at batch 1 "
+                               "(p50 {v} µs vs {f} µs).",
+                               "在 {target} 上，批大小 1 时 {m} 比 fp32 学生模型更慢"
+                               "（p50 {v} µs 对 {f} µs）。"),
+    "finding.variant_faster": ("On {target}, {m} is faster than the fp32 student at batch 1 "
+                               "(p50 {v} µs vs {f} µs).",
+                               "在 {target} 上，批大小 1 时 {m} 比 fp32 学生模型更快"
+                               "（p50 {v} µs 对 {f} µs）。"),
+    "finding.overhead": ("On {target}, the student's batch-1 latency (p50 {p} µs) is {r}× the floor "
+                         "of an empty call, below {limit}×: call overhead dominates, not the "
+                         "model's arithmetic.",
+                         "在 {target} 上，学生模型批大小 1 的延迟（p50 {p} µs）是空调用下限的 {r} 倍，"
+                         "低于 {limit} 倍：主要是调用开销，而非模型计算。"),
+    "finding.compute_visible": ("On {target}, the student's batch-1 latency (p50 {p} µs) is {r}× "
+                                "the floor of an empty call, at least {limit}×: the model's own "
+                                "work is visible above the call overhead.",
+                                "在 {target} 上，学生模型批大小 1 的延迟（p50 {p} µs）是空调用下限的 "
+                                "{r} 倍，不低于 {limit} 倍：模型自身计算在调用开销之上可见。"),
+    "finding.student_vs_teacher_speed": ("On {target}, the student is {r} faster than the teacher "
+                                         "at batch 1 (p50 {s} µs vs {t} µs).",
+                                         "在 {target} 上，批大小 1 时学生模型比教师模型快 {r}"
+                                         "（p50 {s} µs 对 {t} µs）。"),
+    "finding.student_slower_than_teacher": ("On {target}, the student is NOT faster than the "
+                                            "teacher at batch 1 (p50 {s} µs vs {t} µs): at this "
+                                            "size both are call-overhead bound.",
+                                            "在 {target} 上，批大小 1 时学生模型并不比教师模型快"
+                                            "（p50 {s} µs 对 {t} µs）：两者都受调用开销限制。"),
+    "finding.throughput": ("On {target}, at batch {b} the student processes {s} rows/s against the "
+                           "teacher's {t} ({r}).",
+                           "在 {target} 上，批大小 {b} 时学生模型吞吐量为 {s} 行/秒，教师模型为 {t}"
+                           "（{r}）。"),
+    "finding.higher": ("{r}× higher", "{r}× 更高"),
+    "finding.lower": ("{r}× lower", "{r}× 更低"),
+    "finding.variant_bigger": ("{m}'s file ({v} bytes) is larger than the fp32 student's ({f} "
+                               "bytes): for a model this small, quantization scales and extra "
+                               "nodes outweigh the saved weight bytes.",
+                               "{m} 的文件（{v} 字节）比 fp32 学生模型（{f} 字节）更大：模型如此之小时，"
+                               "量化参数和额外节点超过了节省的权重字节。"),
+    "finding.stale_bench": ("The bench on {target} measured files whose sha256 differs from what "
+                            "`kdedge export` recorded in run.json ({models}) — an older export or "
+                            "a file changed after export: its numbers for those models may not "
+                            "describe the exported models, and no speed conclusion is drawn from "
+                            "them; re-export or re-bench.",
+                            "{target} 上的基准测试所测文件的 sha256 与 `kdedge export` 在 run.json 中"
+                            "记录的不同（{models}）——可能是较早的导出，或导出后被改动的文件：这些模型"
+                            "的数据可能不代表已导出的模型，也不据此得出速度结论；请重新导出或重新运行"
+                            "基准测试。"),
+    "finding.emulated": ("Timings on {target} are emulated (qemu): they are not performance figures.",
+                         "{target} 上的计时为模拟运行（qemu）：不是性能数据。"),
+    "finding.missing": ("Not yet measured: run `{cmd}` for the {what} section.",
+                        "尚未测量：运行 `{cmd}` 以生成“{what}”部分。"),
+    "finding.stage_export": ("ONNX export", "ONNX 导出"),
+    "finding.stage_bench": ("benchmark", "基准测试"),
 }
 
-CAPTIONS = {
-    "correlation_matrix": ("Correlation matrix of all features", "全部特征的相关矩阵"),
-    "feature_importance": ("Feature importance (teacher, permutation)", "特征重要性（教师模型，置换法）"),
-    "importance_distribution": ("Distribution of importance scores", "重要性分数分布"),
-    "feature_distributions": ("Selected features by class", "按类别的所选特征分布"),
-    "precision_recall": ("Precision–recall curves, teacher vs student", "精确率–召回率曲线：教师 vs 学生"),
-    "prediction_comparison": ("Teacher vs student predictions", "教师与学生预测对比"),
-    "decision_boundary_teacher": ("Decision boundary of the teacher over the top-2 selected features",
-                                  "教师模型在前 2 个所选特征上的决策边界"),
-    "decision_boundary_student": ("Decision boundary of the student over the top-2 selected features",
-                                  "学生模型在前 2 个所选特征上的决策边界"),
-    "factor_feature_heatmap": ("Student factor weights × gates against the selected features",
-                               "学生模型因子权重 × 门控 与所选特征的热力图"),
-    "factor_gates": ("Student factor gates sigmoid(g)", "学生模型因子门控 sigmoid(g)"),
-    "pca_scatter": ("PCA scatter of the test split", "测试集 PCA 散点图"),
-    "pca_variance": ("PCA explained variance", "PCA 解释方差"),
-    "tsne": ("t-SNE of the test split", "测试集 t-SNE"),
-    "latency_distribution": ("Latency distribution at batch 1", "批大小 1 的延迟分布"),
-    "accuracy_vs_cost": ("Accuracy against cost (params, MACs, latency)",
-                         "准确率与成本（参数量、MACs、延迟）"),
-}
+
+def tr(lang: str, key: str, **values) -> str:
+    """The string `key` of TEXT in `lang`, with `values` (already formatted) filled in."""
+    return TEXT[key][_COLUMN[lang]].format(**values)
 
 
-# Why a plot was not drawn (figure.PlotSkipped.reason → (en, zh)).
-SKIP_REASONS = {
-    "too_few_test_rows": ("the test split has only {n} rows, fewer than the {min} it needs",
-                          "测试集只有 {n} 行，少于所需的 {min} 行"),
-    "too_few_val_test_rows": ("the validation and test splits have only {n} rows together, fewer "
-                              "than the {min} it needs",
-                              "验证集与测试集合计只有 {n} 行，少于所需的 {min} 行"),
-    "pca_components": ("PCA of these rows has {c} component(s); a 2-D view needs 2",
-                       "这些样本的 PCA 只有 {c} 个主成分；二维视图需要 2 个"),
-    "class_absent": ("class {classes} is absent from the test split, so its precision–recall "
-                     "curve is undefined",
-                     "测试集中没有类别 {classes} 的样本，其精确率–召回率曲线无定义"),
-    "one_feature": ("the data has one feature; a decision boundary needs two",
-                    "数据只有 1 个特征；决策边界需要 2 个"),
-}
+def caption(lang: str, plot: str) -> str:
+    """The caption of plot `plot`."""
+    return tr(lang, f"caption.{plot}")
 
 
 def skip_reason(lang: str, skipped) -> str:
     """Why the plot was not drawn, in `lang`; `skipped` is a `figure.PlotSkipped`."""
-    en, zh = SKIP_REASONS[skipped.reason]
-    return (zh if lang == "zh" else en).format(**skipped.values)
-
-
-def tr(lang: str, key: str, **values) -> str:
-    """The string `key` in `lang`, with `values` (already formatted) filled in."""
-    en, zh = STRINGS[key]
-    return (zh if lang == "zh" else en).format(**values)
-
-
-def caption(lang: str, plot: str) -> str:
-    en, zh = CAPTIONS[plot]
-    return zh if lang == "zh" else en
+    return tr(lang, f"skip.{skipped.reason}", **skipped.values)
 
 
 def fmt_metric(value) -> str:

@@ -1,74 +1,186 @@
-"""Fixtures for the report tests: copies of the shared small distill run, fake export.json and
-bench JSONs in the documented shapes (docs/export.md contract, runtime/bench.py output), and the
-reports made from them once per session.
+"""Fixtures for the report tests, all on real artifacts: the shared session runs (`small_run`,
+distill only; `full_run`, exported and benched by the real stages), a second bench JSON made from
+the real one, and the reports made from them once per session.
+
+The full report is made in a subprocess where `import torch` fails, so every test that reads it
+also shows the report needs no torch.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
+import numpy as np
 import pytest
-from report_fakes import copy_run, fake_bench, fake_export
 
-from kdedge.rundir import write_json_atomic
+from kdedge.contract import BenchReport, bench_file, read_record, write_record
+
+X86_BENCH = bench_file("x86-test")  # what the session's `full_run` fixture benched
+ARM = "arm64-emulated"  # target of the second bench, "measured" on an emulated machine
+
+BLOCK_TORCH = textwrap.dedent("""
+    import sys
+
+    class _BlockTorch:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] == "torch":
+                raise ModuleNotFoundError(f"{name} is blocked in this test", name=name)
+            return None
+
+    sys.meta_path.insert(0, _BlockTorch())
+""")
+
+REPORT_WITHOUT_TORCH = textwrap.dedent("""
+    import json, sys
+    try:
+        import torch  # noqa: F401
+        blocked = False
+    except ImportError:
+        blocked = True
+    from kdedge.report import make_report
+    make_report(sys.argv[1], bench_files=sys.argv[2:])
+    torch_modules = sorted(m for m in sys.modules if m.split(".")[0] == "torch")
+    print(json.dumps({"blocked": blocked, "torch_modules": torch_modules}))
+""")
+
+
+def copy_run(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _cut_split(facts, rows: int) -> None:
+    stored = facts.run.predictions()
+    split = dict(facts.run.split)
+    for part in ("test", "val"):
+        split[f"X_{part}"], split[f"y_{part}"] = split[f"X_{part}"][:rows], split[f"y_{part}"][:rows]
+    facts.run.split = split
+    facts.run.predictions = lambda: {name: proba[:rows] for name, proba in stored.items()}
+
+
+@pytest.fixture()
+def cut_split():
+    """`cut_split(facts, rows)`: cut the test and validation splits of `facts` (and the stored
+    test predictions) to their first `rows` rows, as in a tiny run."""
+    return _cut_split
+
+
+def _other_bench(src: Path, dst: Path, *, target: str, emulated: bool = True,
+                      scale: float = 1.0) -> Path:
+    """A second bench JSON made from a real one through its record: another target, emulated,
+    every timing multiplied by `scale` (what a slower device would measure)."""
+    record = read_record(BenchReport, src)
+    record.target = target
+    record.machine.emulated = emulated
+    record.machine.arch = "aarch64"
+    for model in record.models.values():
+        for stats in model.latency.values():
+            for name in ("p50_us", "p90_us", "p95_us", "p99_us", "mean_us", "min_us", "max_us"):
+                setattr(stats, name, getattr(stats, name) * scale)
+    write_record(dst, record)
+    return dst
 
 
 @pytest.fixture(scope="session")
-def plain_run(small_run, tmp_path_factory):
+def x86_bench(full_run) -> Path:
+    """The real bench JSON of `full_run` (do not modify)."""
+    return full_run / X86_BENCH
+
+
+@pytest.fixture()
+def make_bench(full_run):
+    """`make_bench(dst, target=..., emulated=False, scale=1.0)`: the real bench JSON of
+    `full_run` written to `dst` as if measured on another machine."""
+    def make(dst: Path, *, target: str, emulated: bool = False, scale: float = 1.0) -> Path:
+        return _other_bench(full_run / X86_BENCH, dst, target=target, emulated=emulated, scale=scale)
+    return make
+
+
+@pytest.fixture(scope="session")
+def arm_bench(full_run, tmp_path_factory) -> Path:
+    """The real bench JSON of `full_run` as if measured again on an emulated arm64 (2× slower)."""
+    dst = tmp_path_factory.mktemp("arm") / f"{ARM}.json"
+    return _other_bench(full_run / X86_BENCH, dst, target=ARM, scale=2.0)
+
+
+@pytest.fixture(scope="session")
+def no_torch_report(full_run, arm_bench, tmp_path_factory) -> dict:
+    """A copy of `full_run` reported (zh, with `--bench` the arm64 JSON) in a subprocess where
+    torch cannot be imported: {"run": path, "blocked": bool, "torch_modules": [...]}."""
+    base = tmp_path_factory.mktemp("report")
+    run = copy_run(full_run, base / "full")
+    (base / "blocker").mkdir()
+    (base / "blocker" / "sitecustomize.py").write_text(BLOCK_TORCH)
+    env = dict(os.environ, PYTHONPATH=str(base / "blocker"), OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-c", REPORT_WITHOUT_TORCH, str(run), str(arm_bench)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]), run=run)
+
+
+@pytest.fixture(scope="session")
+def full_report(no_torch_report) -> Path:
+    """An exported and benched run with its (zh) report: RUN/bench/x86-test.json + the arm64 one."""
+    return no_torch_report["run"]
+
+
+@pytest.fixture(scope="session")
+def plain_report(small_run, tmp_path_factory) -> Path:
     """A distill-only run (no export, no bench) with its default (zh) report made."""
     from kdedge.report import make_report
 
     run = copy_run(small_run, tmp_path_factory.mktemp("report") / "plain")
-    make_report(run, quiet=True)
+    make_report(run)
     return run
 
 
 @pytest.fixture(scope="session")
-def full_run(small_run, tmp_path_factory):
-    """A run with fake export.json, bench/x86.json, and an emulated arm64 bench passed with --bench."""
-    from kdedge.artifacts import load_run
-    from kdedge.report import make_report
-
-    base = tmp_path_factory.mktemp("report")
-    run = copy_run(small_run, base / "full")
-    metrics = load_run(run).metrics
-    write_json_atomic(run / "export.json", fake_export(metrics))
-    write_json_atomic(run / "bench" / "x86.json", fake_bench(metrics, target="x86"))
-    arm = write_json_atomic(base / "arm64.json",
-                            fake_bench(metrics, target="arm64-emulated", emulated=True, int8_p50=30.0))
-    make_report(run, bench_files=[arm], quiet=True)
-    return run
-
-
-@pytest.fixture(scope="session")
-def wine_run(tmp_path_factory):
-    """A 3-class run (wine) with an English report."""
+def wine_report(tmp_path_factory) -> Path:
+    """A 3-class run (wine), exported (fp32: the decision boundaries need the graphs), with an
+    English report."""
     from kdedge.distill import distill
+    from kdedge.export import export_run
     from kdedge.report import make_report
 
     run = distill(data="wine", out=str(tmp_path_factory.mktemp("runs") / "wine"), max_epochs=5,
-                  patience=3, quiet=True)
-    make_report(run, lang="en", quiet=True)
+                  patience=3)
+    export_run(run)
+    make_report(run, lang="en")
     return run
+
+
+def _facts(run: Path, bench_files=()):
+    """Facts of a session run with the metrics deep-copied, so a test may change them."""
+    from kdedge.report.collect import collect
+
+    facts = collect(run, bench_files=bench_files)
+    facts.run.metrics = copy.deepcopy(facts.run.metrics)
+    return facts
 
 
 @pytest.fixture()
 def facts(small_run):
-    """Facts of the shared run (metrics deep-copied, so a test may change them)."""
-    from kdedge.report.collect import collect
+    """Facts of the distill-only session run."""
+    return _facts(small_run)
 
-    result = collect(small_run)
-    result.run.metrics = copy.deepcopy(result.run.metrics)
-    return result
+
+@pytest.fixture()
+def full_facts(full_run, arm_bench):
+    """Facts of the exported and benched session run plus the emulated arm64 bench (fresh records
+    on every call: a test may change them)."""
+    return _facts(full_run, [arm_bench])
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory):
-    """A run from a 20-row, 2-class CSV: the smallest distill accepts (split 12/4/4 rows).
-    (The reviewer's 10-row CSV, a 2-row test split, is now refused by distill; the plot tests cut
-    a split to 2 rows by hand.)"""
-    import numpy as np
-
+def tiny_run(tmp_path_factory) -> Path:
+    """A run from a 20-row, 2-class CSV: the smallest distill accepts (split 12/4/4 rows)."""
     from kdedge.distill import distill
 
     base = tmp_path_factory.mktemp("tiny")
@@ -77,4 +189,4 @@ def tiny_run(tmp_path_factory):
                               for i, (a, b, c) in enumerate(rng.normal(size=(20, 3)))]
     (base / "tiny.csv").write_text("\n".join(rows) + "\n")
     return distill(data=str(base / "tiny.csv"), target="label", features=2, max_epochs=3,
-                   out=str(base / "run"), quiet=True)
+                   out=str(base / "run"))

@@ -1,12 +1,14 @@
-"""Tests of kdedge/report/collect.py: reading a run, export.json and bench JSONs."""
+"""Tests of kdedge/report/collect.py: reading a real run, its export.json and bench JSONs."""
 
 from __future__ import annotations
 
-import pytest
-from report_fakes import copy_run, fake_bench, fake_export
+import shutil
 
+import pytest
+
+from kdedge.contract import BenchReport, ContractError, read_record, write_record
 from kdedge.report.collect import collect, reference_bench
-from kdedge.rundir import KdedgeError, write_json_atomic
+from kdedge.rundir import KdedgeError, read_json, write_json_atomic
 
 
 def test_collect_missing_stages_name_commands(small_run):
@@ -16,32 +18,61 @@ def test_collect_missing_stages_name_commands(small_run):
     assert facts.missing["bench"] == f"kdedge bench {small_run}"
 
 
-def test_collect_reads_bench_format(small_run, tmp_path):
-    run = copy_run(small_run, tmp_path / "run")
-    facts = collect(run)
-    write_json_atomic(run / "export.json", fake_export(facts.metrics))
-    write_json_atomic(run / "bench" / "x86.json", fake_bench(facts.metrics, target="x86"))
-    arm = write_json_atomic(tmp_path / "arm.json", fake_bench(facts.metrics, target="arm", emulated=True))
-    facts = collect(run, bench_files=[arm, run / "bench" / "x86.json"])  # a duplicate is read once
-    assert [b.target for b in facts.benches] == ["x86", "arm"]
+def test_collect_reads_real_export_and_benches(full_run, arm_bench, x86_bench):
+    facts = collect(full_run, bench_files=[arm_bench, x86_bench])  # a duplicate is read once
+    assert [b.target for b in facts.benches] == ["x86-test", "arm64-emulated"]
     assert facts.missing == {}
     x86, arm = facts.benches
     assert not x86.emulated and arm.emulated
-    student = x86.models["student"]
-    assert student.latency[1]["p50"] == 45.0 and student.latency[1]["ratio_to_floor"] == 1.125
-    assert student.session_ms == 4.5 and student.peak_mb > 60.0
-    assert student.macs == facts.metrics["student"]["macs"]
-    assert x86.models["student.int8-static"].error
-    assert x86.floor_p50_us[1] == 40.0
+    assert set(x86.models) == {"teacher", "student", "student.int8", "student.int8-static",
+                               "student.fp16"}
+    assert x86.batch_sizes == [1, 32] and x86.quick
+    assert x86.stale == [] and arm.stale == []  # both measured the files export recorded
+    assert arm.models["student"].latency["1"].p50_us == pytest.approx(
+        2 * x86.models["student"].latency["1"].p50_us)
+    assert set(facts.export.models) == set(x86.models)
     assert reference_bench(facts) is x86
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"target": "x"}', '{"models": {"a": {"latency": 3}}}'])
+def test_collect_floor_is_cheapest_floor_graph(full_run, x86_bench):
+    (bench,) = collect(full_run).benches
+    raw = read_json(x86_bench)["floors"]
+    for batch in (1, 32):
+        assert bench.floor_p50_us(batch) == min(f["latency"][str(batch)]["p50_us"] for f in raw.values())
+    assert bench.floor_p50_us(1024) is None  # not measured
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"target": "x"}', "[]"])
 def test_collect_unreadable_bench_names_file(small_run, tmp_path, content):
     bad = tmp_path / "broken-bench.json"
     bad.write_text(content)
     with pytest.raises(KdedgeError, match="broken-bench.json"):
         collect(small_run, bench_files=[bad])
+
+
+def test_collect_refuses_bench_format_1(full_run, tmp_path, x86_bench):
+    old = read_json(x86_bench)
+    old["bench_format"] = 1
+    path = write_json_atomic(tmp_path / "old-pi.json", old)
+    with pytest.raises(ContractError, match=r"old-pi\.json.*bench_format is 1.*re-run `kdedge bench`"):
+        collect(full_run, bench_files=[path])
+
+
+def test_collect_bench_field_of_wrong_type_named(full_run, tmp_path, x86_bench):
+    data = read_json(x86_bench)
+    data["models"]["student.onnx"]["latency"]["1"]["p50_us"] = "fast"
+    path = write_json_atomic(tmp_path / "edited.json", data)
+    with pytest.raises(ContractError, match=r"edited\.json.*models\.student\.onnx\.latency\.1\.p50_us"):
+        collect(full_run, bench_files=[path])
+
+
+def test_collect_export_json_of_other_format_refused(full_run, tmp_path):
+    run = shutil.copytree(full_run, tmp_path / "run")
+    data = read_json(run / "export.json")
+    del data["export_format"]
+    write_json_atomic(run / "export.json", data)
+    with pytest.raises(ContractError, match=r"export\.json.*export_format.*re-run `kdedge export`"):
+        collect(run)
 
 
 def test_collect_missing_bench_file_named(small_run, tmp_path):
@@ -50,31 +81,24 @@ def test_collect_missing_bench_file_named(small_run, tmp_path):
 
 
 def test_collect_missing_run_json_names_it(small_run, tmp_path):
-    run = copy_run(small_run, tmp_path / "run")
+    run = shutil.copytree(small_run, tmp_path / "run")
     (run / "run.json").unlink()
     with pytest.raises(KdedgeError, match="run.json"):
         collect(run)
 
 
-def test_collect_bench_list_from_one_cli_string(small_run, tmp_path):
-    metrics = collect(small_run).metrics
-    a = write_json_atomic(tmp_path / "a.json", fake_bench(metrics, target="a"))
-    b = write_json_atomic(tmp_path / "b.json", fake_bench(metrics, target="b"))
-    for value in (f"{a},{b}", f"[{a}, {b}]", [a, b]):
-        assert [x.target for x in collect(small_run, bench_files=value).benches] == ["a", "b"]
-
-
-def test_collect_flags_bench_of_files_the_run_no_longer_holds(small_run, tmp_path):
-    from kdedge.rundir import read_json
-
-    run = copy_run(small_run, tmp_path / "run")
-    manifest = read_json(run / "run.json")
-    manifest["artifacts"]["onnx/student.onnx"] = "c" * 64  # what the current export holds
-    manifest["artifacts"]["onnx/teacher.onnx"] = "d" * 64
-    write_json_atomic(run / "run.json", manifest)
-    facts = collect(run)
-    bench = fake_bench(facts.metrics, target="x86")
-    bench["models"]["student.onnx"]["sha256"] = "e" * 64  # measured an earlier export
-    bench["models"]["teacher.onnx"]["sha256"] = "d" * 64  # the same file
-    write_json_atomic(run / "bench" / "x86.json", bench)
+def test_collect_flags_bench_of_files_the_run_no_longer_holds(full_run, tmp_path, x86_bench):
+    run = shutil.copytree(full_run, tmp_path / "run")
+    path = run / x86_bench.relative_to(full_run)
+    record = read_record(BenchReport, path)
+    record.models["student.onnx"].sha256 = "e" * 64  # measured an earlier export
+    record.models["student.int8.onnx"].sha256 = None  # no sha256: cannot be judged
+    write_record(path, record)
     assert collect(run).benches[0].stale == ["student"]
+
+
+def test_collect_bench_list_paths_read_in_order(full_run, make_bench, tmp_path):
+    a = make_bench(tmp_path / "a.json", target="a")
+    b = make_bench(tmp_path / "b.json", target="b")
+    assert [x.target for x in collect(full_run, bench_files=[b, str(a)]).benches] == [
+        "x86-test", "b", "a"]

@@ -1,24 +1,82 @@
-"""Tests of kdedge/report/deploy.py: the export and bench sections."""
+"""Tests of kdedge/report/deploy.py: the export and bench sections, on the real session run.
+
+The contract tests read export.json and the bench JSON as plain JSON (by their keys, not through
+kdedge.contract) and check that every number the sections show is the one in the file.
+"""
 
 from __future__ import annotations
 
-from report_fakes import fake_bench, fake_export
+import pytest
 
-from kdedge.report.collect import _read_bench
 from kdedge.report.deploy import bench_section, export_section
 from kdedge.report.render import Note, Table, render_markdown
-from kdedge.rundir import write_json_atomic
+from kdedge.rundir import read_json
+
+VARIANT_ROWS = ["teacher", "student", "student (fp16)", "student (int8)", "student (int8-static)"]
 
 
-def test_export_section_lists_every_variant(facts):
-    facts.export = fake_export(facts.metrics)
-    table = next(b for b in export_section(facts, "en", set()) if isinstance(b, Table))
-    assert [row[0] for row in table.rows] == ["teacher", "student", "student (fp16)", "student (int8)",
-                                             "student (int8-static)"]
-    static = table.rows[-1]
-    assert static[1] == "int8-static" and static[-2] == "rejected" and "0.9100 < 0.99" in static[-1]
-    assert table.rows[1][3].startswith("passed (2.4e-07)")
-    assert table.rows[3][6] == "0.9960"  # agreement with the fp32 student
+def _tables(blocks) -> dict[str, Table]:
+    return {block.title: block for block in blocks if isinstance(block, Table)}
+
+
+def _column(table: Table, column: int = 1) -> dict[str, str]:
+    return {row[0]: row[column] for row in table.rows}
+
+
+def _label(file_name: str) -> str:
+    stem = file_name[:-len(".onnx")]
+    base, _, variant = stem.partition(".")
+    return f"{base} ({variant})" if variant else base
+
+
+def test_export_section_numbers_equal_export_json(full_facts, full_run):
+    raw = read_json(full_run / "export.json")
+    para, table = export_section(full_facts, "en", set())
+    assert para.text == f"ONNX opset {raw['opset']}; files under onnx/ of the run directory."
+    assert [row[0] for row in table.rows] == VARIANT_ROWS
+    rows = {row[0]: row for row in table.rows}
+    for stem, entry in raw["models"].items():
+        label, variant, size, parity, accuracy, agree_t, agree_f, verdict, reason = rows[_label(stem + ".onnx")]
+        assert variant == entry["variant"]
+        assert size == f"{entry['file_bytes']:,}"
+        assert accuracy == f"{entry['metrics']['accuracy']:.4f}"
+        assert agree_t == f"{entry['agreement_teacher']:.4f}"
+        assert agree_f == f"{entry['agreement_fp32']:.4f}"
+        assert verdict == entry["verdict"]
+        assert reason == (entry["reason"] or "—")
+        if entry.get("parity"):
+            worst = max(entry["parity"]["max_abs_diff_batch1"], entry["parity"]["max_abs_diff_full_batch"])
+            assert parity == f"passed ({worst:.1e})"
+        else:
+            assert parity == f"vs fp32 {entry['max_abs_diff_vs_fp32']:.1e}"
+
+
+def test_bench_section_numbers_equal_bench_json(full_facts, x86_bench):
+    raw = read_json(x86_bench)
+    full_facts.benches = full_facts.benches[:1]  # the real x86-test bench only
+    tables = _tables(bench_section(full_facts, "en", set()))
+    for batch in raw["settings"]["batch_sizes"]:
+        shown = _column(tables[f"Latency at batch {batch}: p50 / p99 µs (ratio of p50 to the floor)"])
+        for file_name, model in raw["models"].items():
+            stats = model["latency"][str(batch)]
+            assert shown[_label(file_name)] == (f"{stats['p50_us']:,.1f} / {stats['p99_us']:,.1f} "
+                                                f"(×{stats['ratio_to_floor']:.2f})"), (file_name, batch)
+        floor = min(f["latency"][str(batch)]["p50_us"] for f in raw["floors"].values())
+        assert shown["floor (empty call)"] == f"{floor:,.1f}"
+    throughput = _column(tables["Throughput at batch 32, rows/s"])
+    cold = _column(tables["Cold start: session creation / first inference, ms"])
+    memory = _column(tables["Peak memory (measured peak RSS of a fresh process), MB"])
+    macs = _column(tables["MACs per sample (counted from the ONNX graph)"])
+    for file_name, model in raw["models"].items():
+        label = _label(file_name)
+        assert throughput[label] == f"{model['latency']['32']['throughput_rows_per_s']:,.0f}"
+        assert cold[label] == (f"{model['cold_start']['session_creation_ms']:,.2f} / "
+                               f"{model['cold_start']['first_inference_ms']:,.2f}")
+        assert memory[label] == f"{model['memory']['peak_mb']:,.2f} (+{model['memory']['increase_mb']:,.2f})"
+        assert macs[label] == f"{model['cost']['macs']:,} MACs / {model['cost']['flops']:,} FLOPs"
+    machine = raw["machine"]
+    assert tables["Targets"].rows == [[raw["target"], machine["arch"], machine["cpu_model"],
+                                       f"{machine['cores']:,}", machine["onnxruntime"], "no"]]
 
 
 def test_export_section_missing_names_command(facts):
@@ -26,38 +84,47 @@ def test_export_section_missing_names_command(facts):
     assert isinstance(note, Note) and f"kdedge export {facts.run.path} --quantize all" in note.text
 
 
-def test_bench_section_one_column_per_target_marks_emulated(facts, tmp_path):
-    facts.benches = [
-        _read_bench(write_json_atomic(tmp_path / "a.json", fake_bench(facts.metrics, target="x86"))),
-        _read_bench(write_json_atomic(tmp_path / "b.json", fake_bench(facts.metrics, target="arm", emulated=True))),
-    ]
-    blocks = bench_section(facts, "en", {"latency_distribution", "accuracy_vs_cost"})
+def test_bench_section_one_column_per_target_marks_emulated(full_facts):
+    blocks = bench_section(full_facts, "en", {"latency_distribution", "accuracy_vs_cost"})
     latency = next(b for b in blocks if isinstance(b, Table) and "batch 1:" in (b.title or ""))
-    assert latency.headers == ["Model", "x86", "arm (emulated, not a performance figure)"]
+    assert latency.headers == ["Model", "x86-test", "arm64-emulated (emulated, not a performance figure)"]
+    x86, arm = full_facts.benches
     student = next(row for row in latency.rows if row[0] == "student")
-    assert student[1] == "45.0 / 67.5 (×1.12)"
-    assert latency.rows[-1][1] == "40.0"  # the floor row
-    errors = next(row for row in latency.rows if row[0] == "student (int8-static)")
-    assert errors[1:] == ["error", "error"]
+    p50 = x86.models["student"].latency["1"].p50_us
+    assert student[1].startswith(f"{p50:,.1f} / ") and student[2].startswith(f"{2 * p50:,.1f} / ")
     text = render_markdown(blocks)
     assert "not performance figures" in text and "plots/latency_distribution.png" in text
+    assert "x86-test was measured with --quick" in text  # the session bench is a quick one
     assert "FLOPS" not in text
 
 
-def test_bench_section_marks_stale_cells(facts, tmp_path):
-    facts.benches = [_read_bench(write_json_atomic(tmp_path / "a.json", fake_bench(facts.metrics, target="x86")))]
-    facts.benches[0].stale = ["student"]
+def test_bench_section_failed_model_shows_error(full_facts):
+    model = full_facts.benches[0].record.models["student.int8-static.onnx"]
+    model.error = "onnxruntime cannot run it"
+    tables = _tables(bench_section(full_facts, "en", set()))
+    assert all(_column(t)["student (int8-static)"] == "error" for title, t in tables.items()
+               if title != "Targets")
+
+
+def test_bench_section_marks_stale_cells(full_facts):
+    full_facts.benches = full_facts.benches[:1]
+    full_facts.benches[0].stale = ["student"]
     for lang, models in (("en", "(student)"), ("zh", "（student）")):
-        blocks = bench_section(facts, lang, set())
+        blocks = bench_section(full_facts, lang, set())
         machines, *per_model = [b for b in blocks if isinstance(b, Table)]
         assert len(per_model) == 6  # latency at batch 1 and 32, throughput, cold start, memory, MACs
         for table in per_model:
             cells = {row[0]: row[1] for row in table.rows}
             assert cells["student"].endswith(" †") and "†" not in cells["teacher"], table.title
         (note,) = [b.text for b in blocks if isinstance(b, Note) and b.text.startswith("†")]
-        assert "x86" in note and models in note and "sha256" in note and "run.json" in note
+        assert "x86-test" in note and models in note and "sha256" in note and "run.json" in note
 
 
-def test_bench_section_fresh_bench_unmarked(facts, tmp_path):
-    facts.benches = [_read_bench(write_json_atomic(tmp_path / "a.json", fake_bench(facts.metrics, target="x86")))]
-    assert "†" not in render_markdown(bench_section(facts, "en", set()))
+def test_bench_section_fresh_bench_unmarked(full_facts):
+    assert "†" not in render_markdown(bench_section(full_facts, "en", set()))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_bench_section_missing_names_command(facts, lang):
+    text = render_markdown(bench_section(facts, lang, set()))
+    assert f"`kdedge bench {facts.run.path}`" in text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from matplotlib.colors import to_rgba
-from report_fakes import cut_split
 
 from kdedge.report import plots_data
 from kdedge.report.figure import MIN_ROWS, PlotSkipped
@@ -24,6 +23,18 @@ def test_feature_importance_descending_selected_highlighted(facts):
     assert all(c == blue for c in colors[:facts.k]) and all(c != blue for c in colors[facts.k:])
 
 
+def test_pca_scatter_of_standardised_test_rows(facts):
+    """PCA sees the test rows standardised by the run's scaler: every row is plotted, and the
+    first component's variance share is what sklearn finds on those rows (raw rows give another)."""
+    from sklearn.decomposition import PCA
+
+    ax = plots_data.pca_scatter(facts).axes[0]
+    assert sum(len(c.get_offsets()) for c in ax.collections) == len(facts.run.split["X_test"])
+    X = facts.run.scaler("teacher").transform(facts.run.split["X_test"])
+    share = PCA(n_components=2, random_state=0).fit(X).explained_variance_ratio_[0]
+    assert ax.get_xlabel() == f"PC1 ({share * 100:.1f}% variance)"
+
+
 def test_tsne_bounded_sample(facts, monkeypatch):
     monkeypatch.setattr(plots_data, "TSNE_ROWS", 120)
     ax = plots_data.tsne(facts).axes[0]
@@ -37,7 +48,7 @@ def test_tsne_perplexity_below_rows(rows, expected):
     assert plots_data.tsne_perplexity(rows) < rows
 
 
-def test_tsne_five_rows_drawn(facts):
+def test_tsne_five_rows_drawn(facts, cut_split):
     cut_split(facts, 5)
     ax = plots_data.tsne(facts).axes[0]
     assert "t-SNE of 5 test rows (perplexity 1.33" in ax.get_title()
@@ -47,8 +58,8 @@ def test_tsne_five_rows_drawn(facts):
                                           ("pca_variance", "too_few_val_test_rows"),
                                           ("correlation_matrix", "too_few_val_test_rows"),
                                           ("feature_distributions", "too_few_val_test_rows")])
-def test_plots_data_tiny_split_skipped_with_reason(facts, plot, reason):
-    cut_split(facts, 2)  # the reviewer's 10-row CSV: 2 test rows, 2 validation rows
+def test_plots_data_tiny_split_skipped_with_reason(facts, cut_split, plot, reason):
+    cut_split(facts, 2)  # a 10-row CSV's split: 2 test rows, 2 validation rows
     with pytest.raises(PlotSkipped) as skipped:
         getattr(plots_data, plot)(facts)
     assert skipped.value.reason == reason and skipped.value.values["min"] == MIN_ROWS

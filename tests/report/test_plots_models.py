@@ -1,4 +1,4 @@
-"""Tests of kdedge/report/plots_models.py: predictions, decision boundaries, factors."""
+"""Tests of kdedge/report/plots_models.py: stored predictions, ONNX decision boundaries, factors."""
 
 from __future__ import annotations
 
@@ -8,30 +8,46 @@ import pytest
 from kdedge.metrics import agreement
 from kdedge.report.collect import collect
 from kdedge.report.figure import PlotSkipped
-from kdedge.report.plots_models import (decision_boundary, factor_feature_heatmap, predictions,
-                                        precision_recall)
+from kdedge.report.plots_models import (decision_boundary, factor_feature_heatmap, factor_gates,
+                                        onnx_probabilities, precision_recall, predictions)
 
 
 def test_predictions_reproduce_metrics(facts):
     preds = predictions(facts)
     y = facts.run.split["y_test"]
-    assert np.mean(preds.student.argmax(1) == y) == pytest.approx(facts.metrics["student"]["accuracy"])
-    assert np.mean(preds.student_no_kd.argmax(1) == y) == pytest.approx(facts.metrics["student_no_kd"]["accuracy"])
-    assert agreement(preds.teacher.argmax(1), preds.student.argmax(1)) == pytest.approx(facts.metrics["agreement"])
+    m = facts.metrics
+    assert np.mean(preds.student.argmax(1) == y) == pytest.approx(m.student.accuracy, abs=1e-12)
+    assert np.mean(preds.student_no_kd.argmax(1) == y) == pytest.approx(m.student_no_kd.accuracy, abs=1e-12)
+    assert agreement(preds.teacher.argmax(1), preds.student.argmax(1)) == pytest.approx(m.agreement, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", ["teacher", "student"])
+def test_onnx_probabilities_match_stored_predictions(full_facts, name):
+    """Raw rows over all features in, each graph reads its own columns: the exported graph gives
+    what distill scored (the parity gate's tolerance)."""
+    stored = getattr(predictions(full_facts), name)
+    graph = onnx_probabilities(full_facts, name, full_facts.run.split["X_test"])
+    np.testing.assert_allclose(graph, stored, atol=1e-5)
 
 
 def test_factor_feature_heatmap_is_rank_by_k(facts):
     fig = factor_feature_heatmap(facts)
     image = fig.axes[0].images[0].get_array()
-    assert image.shape == (facts.run.models["student"]["rank"], facts.k)
+    assert image.shape == (facts.run.models.student.rank, facts.k)
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == facts.run.selected_features
 
 
+def test_factor_gates_are_the_student_modules_gates(facts):
+    """Read from student.safetensors without torch, the gates equal the torch module's."""
+    heights = [bar.get_height() for bar in factor_gates(facts).axes[0].patches]
+    expected = facts.run.load_model("student").gates().detach().numpy()
+    np.testing.assert_allclose(heights, expected, rtol=1e-6)
+
+
 @pytest.mark.parametrize("name", ["teacher", "student"])
-def test_decision_boundary_multiclass_regions(wine_run, name):
-    facts = collect(wine_run)
-    fig = decision_boundary(facts, name)
-    ax = fig.axes[0]
+def test_decision_boundary_multiclass_regions(wine_report, name):
+    facts = collect(wine_report)
+    ax = decision_boundary(facts, name).axes[0]
     top2 = facts.run.selected_features[:2]
     assert ax.get_xlabel() == f"{top2[0]} (raw)" and ax.get_ylabel() == f"{top2[1]} (raw)"
     # Filled regions: one level per class (C + 1 boundaries), not a binary probability surface.
@@ -39,8 +55,16 @@ def test_decision_boundary_multiclass_regions(wine_run, name):
     assert len(filled.levels) == facts.n_classes + 1
 
 
-def test_precision_recall_one_vs_rest_per_class(wine_run):
-    facts = collect(wine_run)
+@pytest.mark.parametrize("name", ["teacher", "student"])
+def test_decision_boundary_before_export_skipped_naming_command(facts, name):
+    with pytest.raises(PlotSkipped) as skipped:
+        decision_boundary(facts, name)
+    assert skipped.value.reason == "needs_export"
+    assert skipped.value.values["cmd"] == f"kdedge export {facts.run.path} --quantize all"
+
+
+def test_precision_recall_one_vs_rest_per_class(wine_report):
+    facts = collect(wine_report)
     fig = precision_recall(facts, predictions(facts))
     assert len(fig.axes[0].get_lines()) == 2 * facts.n_classes
 
@@ -55,4 +79,4 @@ def test_precision_recall_class_absent_skipped(facts):
 
 
 def test_precision_recall_both_classes_drawn(facts):
-    assert precision_recall(facts, predictions(facts)).axes[0].get_lines()
+    assert len(precision_recall(facts, predictions(facts)).axes[0].get_lines()) == 2

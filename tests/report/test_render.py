@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kdedge.report.render import Heading, Image, Para, Table, image_path, render_html, render_markdown
+from kdedge.report.render import (Bullets, Heading, Image, Note, Para, Table, image_path, render_html,
+                                  render_markdown)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -31,21 +32,40 @@ def test_render_html_escapes_and_embeds():
     assert 'src="data:image/png;base64,' in page
 
 
+def test_render_html_lang_tag_from_text_table():
+    assert '<html lang="zh-CN">' in render_html([], title="t", images={}, lang="zh")
+    assert '<html lang="en">' in render_html([], title="t", images={}, lang="en")
+
+
+class _Chart:  # a block type neither renderer knows
+    pass
+
+
+@pytest.mark.parametrize("render", [render_markdown,
+                                    lambda blocks: render_html(blocks, title="t", images={}, lang="en")],
+                         ids=["markdown", "html"])
+def test_render_unknown_block_raises(render):
+    known = [Heading("T", 1), Para("p"), Bullets(["a"]), Note("n"), Table(["h"], [["c"]])]
+    assert render(known)  # every known block renders
+    with pytest.raises(TypeError, match="unknown block"):
+        render(known + [_Chart()])
+
+
 def _report_images(run: Path) -> list[str]:
     return re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (run / "report.md").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("fixture", ["plain_run", "full_run"])
-def test_render_markdown_image_links_resolve(fixture, request):
+@pytest.mark.parametrize("fixture, plots", [("plain_report", 11), ("full_report", 15)])
+def test_render_markdown_image_links_resolve(fixture, plots, request):
     run = request.getfixturevalue(fixture)
     links = _report_images(run)
-    assert len(links) == (13 if fixture == "plain_run" else 15)
+    assert len(links) == plots
     for link in links:
         assert "\\" not in link and not link.startswith("/") and link.startswith("plots/")
         assert (run / link).is_file()
 
 
-@pytest.mark.parametrize("fixture", ["plain_run", "full_run"])
+@pytest.mark.parametrize("fixture", ["plain_report", "full_report"])
 def test_render_html_self_contained(fixture, request):
     run = request.getfixturevalue(fixture)
     page = (run / "report.html").read_text(encoding="utf-8")
@@ -63,7 +83,7 @@ def _chromium() -> str | None:
                  if shutil.which(n)), None)
 
 
-def test_render_html_displays_in_chromium(full_run, tmp_path):
+def test_render_html_displays_in_chromium(full_report, tmp_path):
     browser = _chromium()
     if browser is None:
         pytest.skip("chromium not found on PATH (CI installs it with `apt-get install -y chromium`)")
@@ -71,7 +91,7 @@ def test_render_html_displays_in_chromium(full_run, tmp_path):
     cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1200,2000",
-           (full_run / "report.html").resolve().as_uri()]
+           (full_report / "report.html").resolve().as_uri()]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
     assert shot.is_file(), f"no screenshot; chromium said: {proc.stderr[-1000:]}"
     import matplotlib.image as mpimg

@@ -1,17 +1,16 @@
-"""Tests of kdedge/report/sections.py: the document's content in both languages."""
+"""Tests of kdedge/report/sections.py: the document's content in both languages, on real runs."""
 
 from __future__ import annotations
 
 import re
 
-from report_fakes import fake_bench, fake_export
+import pytest
 
-from kdedge.report.collect import _read_bench
 from kdedge.report.figure import PlotSkipped
-from kdedge.report.make import ALL_PLOTS
+from kdedge.report.make import ALL_PLOTS, DISTILL_PLOTS
 from kdedge.report.render import Table, render_markdown
 from kdedge.report.sections import build_document
-from kdedge.rundir import write_json_atomic
+from kdedge.rundir import read_json
 
 # A number: optional sign (only after a space, bracket or line start), thousands, decimals, percent.
 NUMBER = re.compile(r"(?:(?<=[\s(（|：，])[-+])?\d+(?:,\d{3})*(?:\.\d+)?%?")
@@ -22,15 +21,9 @@ def _numbers(markdown: str) -> list[str]:
     return NUMBER.findall("\n".join(lines))
 
 
-def _full(facts, tmp_path):
-    facts.export = fake_export(facts.metrics)
-    facts.benches = [_read_bench(write_json_atomic(tmp_path / "x86.json", fake_bench(facts.metrics, target="x86")))]
-    facts.missing = {}
-    return facts
-
-
-def test_build_document_zh_en_same_numbers(facts, tmp_path):
-    facts = _full(facts, tmp_path)
+@pytest.mark.parametrize("fixture", ["facts", "full_facts"])
+def test_build_document_zh_en_same_numbers(fixture, request):
+    facts = request.getfixturevalue(fixture)
     zh = render_markdown(build_document(facts, lang="zh", plots=set(ALL_PLOTS)))
     en = render_markdown(build_document(facts, lang="en", plots=set(ALL_PLOTS)))
     assert zh != en
@@ -39,21 +32,30 @@ def test_build_document_zh_en_same_numbers(facts, tmp_path):
 
 
 def test_build_document_feature_usage_k_over_n(facts):
-    blocks = build_document(facts, lang="en", plots=set())
-    text = render_markdown(blocks)
-    k, n = facts.k, facts.n
-    assert (k, n) == (6, 13)
+    text = render_markdown(build_document(facts, lang="en", plots=set()))
+    assert (facts.k, facts.n) == (6, 13)
     assert "Selected features: 6 / 13 (46.15%)" in text
     assert "| student | 6 / 13 | 46.15% | 6 |" in text
     assert "| Input dimension | 13 | 6 | -53.85% | 2.2× |" in text
     assert "| Feature usage | 100.00% | 46.15% |" in text
 
 
+def test_build_document_header_from_run_records(facts):
+    text = render_markdown(build_document(facts, lang="en", plots=set()))
+    data = facts.metrics.data
+    assert f"- Run: {facts.run.manifest.run_id}" in text
+    assert (f"- Data: {data.name}: {data.rows:,} rows, 13 features, 2 classes (split "
+            f"{data.split.train:,}/{data.split.val:,}/{data.split.test:,})") in text
+    assert "- Teacher model: MLP 13→256→128→2 (BatchNorm, ReLU)" in text
+    rank = facts.run.models.student.rank
+    assert f"- Student model: gated low-rank student 6→{rank}→32→2 ({rank} factors)" in text
+
+
 def test_build_document_macs_flops_labels(facts):
     text = render_markdown(build_document(facts, lang="en", plots=set()))
-    t, s = facts.metrics["teacher"], facts.metrics["student"]
-    assert f"| MACs per sample | {t['macs']:,} | {s['macs']:,} |" in text
-    assert f"| FLOPs per sample (2 × MACs) | {2 * t['macs']:,} | {2 * s['macs']:,} |" in text
+    t, s = facts.metrics.teacher, facts.metrics.student
+    assert f"| MACs per sample | {t.macs:,} | {s.macs:,} |" in text
+    assert f"| FLOPs per sample (2 × MACs) | {2 * t.macs:,} | {2 * s.macs:,} |" in text
     assert "FLOPS" not in text and "FLOPS" not in render_markdown(build_document(facts, lang="zh", plots=set()))
     assert "Weight bytes (float32)" in text  # weight bytes are not called memory
     assert "Memory: not measured" in text and f"kdedge bench {facts.run.path}" in text
@@ -69,21 +71,37 @@ def test_build_document_importance_table_descending_top_one(facts):
 
 def test_build_document_missing_stages_name_command(facts):
     for lang in ("zh", "en"):
-        text = render_markdown(build_document(facts, lang=lang, plots=set(ALL_PLOTS[:13])))
+        text = render_markdown(build_document(facts, lang=lang, plots=set(DISTILL_PLOTS)))
         assert f"`kdedge export {facts.run.path} --quantize all`" in text
         assert f"`kdedge bench {facts.run.path}`" in text
         assert "latency_distribution" not in text
 
 
-def test_build_document_peak_memory_from_bench(facts, tmp_path):
-    text = render_markdown(build_document(_full(facts, tmp_path), lang="en", plots=set()))
-    assert "Memory (measured peak RSS on x86)" in text and "Peak RSS, MB (x86, measured)" in text
+def test_build_document_compression_numbers_equal_files(full_facts, full_run, x86_bench):
+    """The compression table's measured rows are the numbers in export.json and the bench JSON."""
+    export, bench = read_json(full_run / "export.json"), read_json(x86_bench)
+    text = render_markdown(build_document(full_facts, lang="en", plots=set()))
+    t_bytes, s_bytes = (export["models"][m]["file_bytes"] for m in ("teacher", "student"))
+    assert f"| ONNX file bytes | {t_bytes:,} | {s_bytes:,} |" in text
+    t_peak, s_peak = (bench["models"][f"{m}.onnx"]["memory"]["peak_mb"] for m in ("teacher", "student"))
+    assert f"| Peak RSS, MB (x86-test, measured) | {t_peak:,.2f} | {s_peak:,.2f} |" in text
+    assert f"Memory (measured peak RSS on x86-test): {t_peak:,.2f} → {s_peak:,.2f} MB" in text
+    t_inc, s_inc = (bench["models"][f"{m}.onnx"]["memory"]["increase_mb"] for m in ("teacher", "student"))
+    assert f"| RSS increase over bare onnxruntime, MB (x86-test) | {t_inc:,.2f} | {s_inc:,.2f} |" in text
     assert "Memory: not measured" not in text
+
+
+def test_build_document_memory_from_emulated_bench_only_noted(full_facts):
+    full_facts.benches = full_facts.benches[1:]  # only the emulated arm64 bench
+    text = render_markdown(build_document(full_facts, lang="en", plots=set()))
+    compression = text.split("## 5. Compression")[1].split("## 6.")[0]
+    assert "Memory (measured peak RSS on arm64-emulated)" in compression
+    assert "are not performance figures" in compression
 
 
 def test_build_document_skipped_plot_says_why_in_its_section(facts):
     skipped = {"tsne": PlotSkipped("too_few_test_rows", n=2, min=5)}
-    drawn = set(ALL_PLOTS[:13]) - {"tsne"}
+    drawn = set(DISTILL_PLOTS) - {"tsne"}
     en = render_markdown(build_document(facts, lang="en", plots=drawn, skipped=skipped))
     views = en.split("## 4. Data views")[1].split("## 5.")[0]
     assert "> Not drawn — t-SNE of the test split: the test split has only 2 rows, fewer than the 5" in views

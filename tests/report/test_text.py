@@ -1,29 +1,76 @@
-"""Tests of kdedge/report/text.py: the two languages and the number formats."""
+"""Tests of kdedge/report/text.py: the one translation table and the number formats."""
 
 from __future__ import annotations
 
+import ast
 import string
+from pathlib import Path
 
 import pytest
 
-from kdedge.report.conclusions import SENTENCES
-from kdedge.report.text import (CAPTIONS, SKIP_REASONS, STRINGS, fmt_change, fmt_int, fmt_pct,
-                                fmt_points, fmt_ratio, tr)
+from kdedge.report import make
+from kdedge.report.figure import PlotSkipped
+from kdedge.report.text import (LANGS, TEXT, caption, fmt_change, fmt_int, fmt_pct, fmt_points,
+                                fmt_ratio, skip_reason, tr)
+
+REPORT_PACKAGE = Path(make.__file__).parent
 
 
 def _fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
-@pytest.mark.parametrize("table", [STRINGS, SENTENCES, SKIP_REASONS], ids=["strings", "sentences", "skip"])
-def test_strings_same_placeholders_in_both_languages(table):
-    for key, (en, zh) in table.items():
-        assert _fields(en) == _fields(zh), key
+@pytest.mark.parametrize("key", sorted(TEXT))
+def test_text_same_placeholders_in_both_languages(key):
+    en, zh = TEXT[key]
+    assert en and zh and _fields(en) == _fields(zh)
+
+
+def _nodes():
+    for path in sorted(REPORT_PACKAGE.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            yield path.name, node
+
+
+def test_text_holds_every_caption_skip_reason_and_finding():
+    namespaces = {key.split(".")[0] for key in TEXT if "." in key}
+    assert namespaces == {"caption", "skip", "finding"}
+    assert {key[len("caption."):] for key in TEXT if key.startswith("caption.")} == set(make.ALL_PLOTS)
+
+
+def test_every_key_looked_up_is_in_text():
+    """Each literal key passed to `tr` (or to conclusions' `_say`, which adds `finding.`) and each
+    PlotSkipped reason is an entry of TEXT, so the placeholder test above covers it."""
+    looked_up = []
+    for name, node in _nodes():
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        literal = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        prefix = {"tr": "", "_say": "finding.", "PlotSkipped": "skip."}.get(node.func.id)
+        if prefix is not None and literal:
+            key = literal[-1] if node.func.id != "PlotSkipped" else literal[0]
+            looked_up.append((name, node.lineno, prefix + key))
+    assert len(looked_up) > 50  # the walk finds the lookups (76 when written)
+    assert [entry for entry in looked_up if entry[2] not in TEXT] == []
+
+
+def test_report_package_dispatches_on_lang_only_in_tr():
+    """No module picks a language itself: every word comes from TEXT through `tr`."""
+    for name, node in _nodes():
+        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and node.left.id == "lang":
+            pytest.fail(f"{name}:{node.lineno} compares lang itself")
 
 
 def test_captions_every_plot_in_both_languages():
-    assert len(CAPTIONS) == 15
-    assert all(en and zh and en != zh for en, zh in CAPTIONS.values())
+    for plot in make.ALL_PLOTS:
+        en, zh = caption("en", plot), caption("zh", plot)
+        assert en and zh and en != zh
+
+
+def test_skip_reason_fills_placeholders_in_both_languages():
+    skipped = PlotSkipped("needs_export", cmd="kdedge export RUN --quantize all")
+    for lang in LANGS:
+        assert "`kdedge export RUN --quantize all`" in skip_reason(lang, skipped)
 
 
 def test_fmt_pct_feature_usage():
