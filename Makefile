@@ -27,8 +27,9 @@ example: $(STAMP)
 	rm -rf reports/plots && mkdir -p reports
 	cp -r runs/example/report.md runs/example/report.html runs/example/plots reports/
 
+## one torch thread: models this small only spin a second one on a shared 2-core machine
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q
 
 ## the "what must hold" figures of each stage, measured (not timed tests)
 check: $(STAMP)

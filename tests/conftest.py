@@ -8,6 +8,7 @@ copy first (`copy_run`).
 from __future__ import annotations
 
 import shutil
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,25 @@ def full_run(small_run, tmp_path_factory) -> Path:
     export_run(run, quantize="all")
     bench(run, target="x86-test", batch_sizes=(1, 32), quick=True)
     return run
+
+
+def import_blocker(*packages: str) -> str:
+    """Python source that makes `import <package>` (and its submodules) fail: put it in a
+    sitecustomize.py on PYTHONPATH, or run it first, to prove code runs without those packages."""
+    return textwrap.dedent(f"""
+        import sys
+
+        class _Blocker:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in {set(packages)!r}:
+                    raise ModuleNotFoundError(f"{{name}} is blocked in this test", name=name)
+                return None
+
+        sys.meta_path.insert(0, _Blocker())
+    """)
+
+
+@pytest.fixture(scope="session")
+def blocker():
+    """`import_blocker` as a fixture, for test modules outside this folder."""
+    return import_blocker

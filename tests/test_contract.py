@@ -113,12 +113,9 @@ def test_file_helpers():
     assert contract.weights_file("student") == "student.safetensors"
 
 
-def test_contract_imports_without_torch():
-    code = ("import sys\nclass Block:\n    def find_spec(self, name, path=None, target=None):\n"
-            "        if name == 'torch' or name.startswith('torch.'):\n"
-            "            raise ImportError('torch blocked')\n"
-            "sys.meta_path.insert(0, Block())\nimport kdedge.contract, kdedge.rundir, "
-            "kdedge.artifacts\nassert 'torch' not in sys.modules\n")
+def test_contract_imports_without_torch(blocker):
+    code = blocker("torch") + ("import kdedge.contract, kdedge.rundir, kdedge.artifacts\n"
+                               "assert 'torch' not in sys.modules\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 

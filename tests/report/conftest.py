@@ -25,18 +25,6 @@ from kdedge.contract import BenchReport, bench_file, read_record, write_record
 X86_BENCH = bench_file("x86-test")  # what the session's `full_run` fixture benched
 ARM = "arm64-emulated"  # target of the second bench, "measured" on an emulated machine
 
-BLOCK_TORCH = textwrap.dedent("""
-    import sys
-
-    class _BlockTorch:
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] == "torch":
-                raise ModuleNotFoundError(f"{name} is blocked in this test", name=name)
-            return None
-
-    sys.meta_path.insert(0, _BlockTorch())
-""")
-
 REPORT_WITHOUT_TORCH = textwrap.dedent("""
     import json, sys
     try:
@@ -111,13 +99,13 @@ def arm_bench(full_run, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def no_torch_report(full_run, arm_bench, tmp_path_factory) -> dict:
+def no_torch_report(full_run, arm_bench, tmp_path_factory, blocker) -> dict:
     """A copy of `full_run` reported (zh, with `--bench` the arm64 JSON) in a subprocess where
     torch cannot be imported: {"run": path, "blocked": bool, "torch_modules": [...]}."""
     base = tmp_path_factory.mktemp("report")
     run = copy_run(full_run, base / "full")
     (base / "blocker").mkdir()
-    (base / "blocker" / "sitecustomize.py").write_text(BLOCK_TORCH)
+    (base / "blocker" / "sitecustomize.py").write_text(blocker("torch"))
     env = dict(os.environ, PYTHONPATH=str(base / "blocker"), OMP_NUM_THREADS="1")
     proc = subprocess.run([sys.executable, "-c", REPORT_WITHOUT_TORCH, str(run), str(arm_bench)],
                           env=env, capture_output=True, text=True, timeout=300)

@@ -13,18 +13,6 @@ import pytest
 
 from kdedge.contract import ONNX_DIR, BenchReport, bench_file, read_record
 
-BLOCKER = textwrap.dedent("""
-    import sys
-
-    class _BlockTrainingSide:
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in {"torch", "sklearn", "matplotlib"}:
-                raise ModuleNotFoundError(f"{name} is blocked in this test", name=name)
-            return None
-
-    sys.meta_path.insert(0, _BlockTrainingSide())
-""")
-
 SCRIPT = textwrap.dedent("""
     import json, sys
     try:
@@ -45,11 +33,11 @@ SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_bench_runs_without_torch_sklearn_matplotlib(full_run, tmp_path):
+def test_bench_runs_without_torch_sklearn_matplotlib(full_run, tmp_path, blocker):
     # the real run: the bench also reads run.json and metrics.json through the contract
     run_dir = shutil.copytree(full_run, tmp_path / "run")
     (tmp_path / "blocker").mkdir()
-    (tmp_path / "blocker" / "sitecustomize.py").write_text(BLOCKER)
+    (tmp_path / "blocker" / "sitecustomize.py").write_text(blocker("torch", "sklearn", "matplotlib"))
     env = dict(os.environ, PYTHONPATH=str(tmp_path / "blocker"))
     proc = subprocess.run([sys.executable, "-c", SCRIPT, str(run_dir)], env=env,
                           capture_output=True, text=True, timeout=120)
