@@ -81,10 +81,10 @@ class Run:
                               "re-run `kdedge distill`") from exc
 
     def predictions(self) -> dict[str, np.ndarray]:
-        """predictions.npz: test-split probabilities [rows, C] of every model, as distill scored
-        them (the stored float32 rows)."""
+        """predictions.npz: test-split probabilities [rows, C] of every model and baseline
+        (contract.PREDICTION_KEYS), as distill scored them (the stored float32 rows)."""
         path = rundir.verify_artifact(self.path, contract.PREDICTIONS_NPZ, self.manifest)
-        arrays = _read_npz(path, MODEL_NAMES)
+        arrays = _read_npz(path, contract.PREDICTION_KEYS)
         rows = len(self.split["y_test"])
         for name, proba in arrays.items():
             if proba.shape != (rows, len(self.class_names)):

@@ -39,7 +39,10 @@ PLOTS_DIR = "plots"
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
 
-MODEL_NAMES = ("teacher", "student", "student_no_kd")  # the models distill trains
+MODEL_NAMES = ("teacher", "student", "student_no_kd")  # the models distill trains and saves
+STUDENT_ALL_FEATURES = "student_all_features"  # scored only: the student on every feature
+BASELINES = ("majority", "logreg_k", "logreg_all", "hgb_all")  # scikit-learn references
+PREDICTION_KEYS = MODEL_NAMES + (STUDENT_ALL_FEATURES,) + BASELINES  # arrays of predictions.npz
 EXPORTED_MODELS = ("teacher", "student")  # the models export ships as ONNX
 INPUT_NAME = "features"  # the ONNX graph input: float32 [batch, k], raw (unscaled) values
 OUTPUT_NAMES = ("probabilities", "label")  # float32 [batch, C] and int64 [batch]
@@ -322,17 +325,39 @@ class ModelsFile(Record):
 # metrics.json
 
 @dataclass
+class ClassScore(Record):
+    """One class's scores on the test split, the class taken as positive (one-vs-rest)."""
+
+    name: str = doc("the class label")
+    precision: float = doc("of the rows predicted as this class, the fraction that are")
+    recall: float = doc("of the rows of this class, the fraction predicted as it")
+    f1: float = doc("harmonic mean of precision and recall")
+    support: int = doc("test rows of this class")
+
+
+@dataclass
 class ClassificationMetrics(Record):
-    """Quality on the test split, from the model's own probabilities."""
+    """Quality on the test split, from the model's own probabilities. Averages say which they are:
+    weighted (by class support), macro (unweighted mean over classes)."""
 
     accuracy: float = doc("fraction of test rows predicted right")
-    precision: float = doc("precision, weighted average over classes")
-    recall: float = doc("recall, weighted average over classes (equals accuracy)")
-    f1: float = doc("F1, weighted average over classes")
+    balanced_accuracy: float = doc("macro-averaged recall: each class counts the same")
+    precision_weighted: float = doc("precision, support-weighted average over classes")
+    recall_weighted: float = doc("recall, support-weighted average over classes (= accuracy)")
+    f1_weighted: float = doc("F1, support-weighted average over classes")
+    f1_macro: float = doc("F1, unweighted mean over classes")
     log_loss: float = doc("cross-entropy of the probabilities")
-    roc_auc: float | None = doc("binary: of class_names[1]; multi-class: macro one-vs-rest; "
+    roc_auc: float | None = doc("binary: of the positive class; multi-class: macro one-vs-rest; "
                                 "null where undefined")
-    pr_auc: float | None = doc("average precision, same convention as roc_auc")
+    pr_auc: float | None = doc("average precision, binary: of the positive class; multi-class: "
+                               "macro one-vs-rest; null where undefined")
+    per_class: list[ClassScore] = doc("precision/recall/F1/support of each class")
+    confusion_matrix: list[list[int]] = doc("rows: true class, columns: predicted class, "
+                                            "in class_names order")
+    predicted_classes: int = doc("distinct classes the model predicts on the test split "
+                                 "(1: it predicts a single class)")
+    positive: ClassScore | None = doc("binary data: the positive class's scores (see "
+                                      "data.positive_class); null for multi-class")
 
 
 @dataclass
@@ -356,6 +381,13 @@ class SplitSizes(Record):
 
 
 @dataclass
+class SplitClassCounts(Record):
+    train: list[int] = doc("rows per class in the training split")
+    val: list[int] = doc("rows per class in the validation split")
+    test: list[int] = doc("rows per class in the test split")
+
+
+@dataclass
 class DataInfo(Record):
     """Where the data came from and how it was split."""
 
@@ -368,18 +400,66 @@ class DataInfo(Record):
     class_names: list[str] = doc("the user's class labels, sorted")
     class_counts: list[int] = doc("rows per class, all splits")
     split: SplitSizes = doc("rows per split")
+    split_class_counts: SplitClassCounts = doc("rows per class in each split")
+    positive_class: str | None = doc("binary data: the class whose recall, precision and PR-AUC "
+                                     "are reported; null for multi-class")
+    positive_rule: str | None = doc("how it was chosen: the minority class of the training "
+                                    "split, or --positive")
     sha256: str | None = doc("of the data file; null for built-in sets")
     dropped_constant: list[str] = doc("constant columns removed at load time")
 
 
 @dataclass
+class PairedComparison(Record):
+    """Two models scored on the same test rows, compared row by row (never as two independent
+    error bars). `difference` = value_b − value_a; the verdict comes from the paired bootstrap
+    interval: it excludes 0 → b_worse / b_better, else no_difference."""
+
+    a: str = doc("the reference model (e.g. teacher)")
+    b: str = doc("the model compared with it (e.g. student)")
+    metric: str = doc("accuracy, positive_recall (rows of the positive class only) or pr_auc")
+    n: int = doc("rows compared")
+    value_a: float = doc("the metric of a on those rows")
+    value_b: float = doc("the metric of b on those rows")
+    difference: float = doc("value_b − value_a")
+    ci_low: float = doc("paired bootstrap 95% interval of the difference, lower end")
+    ci_high: float = doc("upper end")
+    only_a: int | None = doc("rows a got right and b wrong (null for pr_auc)")
+    only_b: int | None = doc("rows b got right and a wrong (null for pr_auc)")
+    p_value: float | None = doc("exact McNemar test on the discordant rows, two-sided "
+                                "(null for pr_auc)")
+    verdict: str = doc("b_worse, b_better or no_difference")
+    min_detectable: float = doc("half-width of the interval: smaller differences than this "
+                                "could not be detected on this split")
+    bootstrap: int = doc("bootstrap resamples (seeded with the run's seed)")
+
+
+@dataclass
+class BaselineMetrics(ClassificationMetrics):
+    """A reference model a tabular user would compare with, fitted on the same training split."""
+
+    description: str = doc("what it is, e.g. LogisticRegression on the 6 selected features")
+    n_features: int = doc("inputs it reads")
+
+
+@dataclass
 class Metrics(Record):
     FILE: ClassVar[str] = METRICS_JSON
+    FORMAT: ClassVar[int] = 2
     VERSION_FIELD: ClassVar[str] = "metrics_format"
 
     teacher: ModelMetrics = doc("the teacher on all features")
     student: ModelMetrics = doc("the KD student on the k selected features")
     student_no_kd: ModelMetrics = doc("the same student trained without KD")
+    student_all_features: ModelMetrics = doc("the student's architecture distilled on every "
+                                             "feature: tells 'k too small' from 'student too small'")
+    baselines: dict[str, BaselineMetrics] = doc("majority, logreg_k, logreg_all, hgb_all: fitted "
+                                                "on the same training split, scored on the same "
+                                                "test rows")
+    comparisons: list[PairedComparison] = doc("paired verdicts of every pair the report compares")
+    teacher_useful: bool = doc("the teacher is significantly more accurate than the majority "
+                               "baseline (paired)")
+    warnings: list[str] = doc("problems distill found (also printed on stderr)")
     agreement: float = doc("fraction of test rows where teacher and student predict the same")
     disagreement: float = doc("1 − agreement")
     agreement_no_kd: float = doc("agreement of the teacher and the no-KD student")
@@ -389,10 +469,17 @@ class Metrics(Record):
     feature_importance_std: dict[str, float] = doc("its std over repeats, same scale")
     importance_method: str = doc("how importance was computed")
     data: DataInfo = doc("the data and its split")
-    metrics_format: int = doc("format version of this file", 1)
+    metrics_format: int = doc("format version of this file", 2)
 
-    def model(self, name: str) -> ModelMetrics:
+    def model(self, name: str) -> ModelMetrics | BaselineMetrics:
+        """Metrics of a trained model or a baseline by name."""
+        if name in self.baselines:
+            return self.baselines[name]
         return getattr(self, name)
+
+    def comparison(self, a: str, b: str, metric: str = "accuracy") -> PairedComparison | None:
+        return next((c for c in self.comparisons
+                     if (c.a, c.b, c.metric) == (a, b, metric)), None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -531,6 +618,8 @@ class ExportedModel(Record):
     max_abs_diff_vs_fp32: float = doc("largest |Δ probability| vs the fp32 graph")
     verdict: str = doc("accepted or rejected (accuracy more than reject_threshold below fp32)")
     reason: str | None = doc("why it was rejected")
+    paired_vs_fp32: PairedComparison | None = doc("variants: accuracy compared row by row with "
+                                                  "the fp32 graph (a = fp32, b = the variant)")
     nodes_before_fold: int | None = doc("fp32 only: nodes before folding", None)
     ops_before_fold: dict[str, int] | None = doc("fp32 only: op counts before folding", None)
     macs_before_fold: int | None = doc("fp32 only: MACs before folding", None)
@@ -542,6 +631,7 @@ class ExportedModel(Record):
 class ExportSummary(Record):
     FILE: ClassVar[str] = EXPORT_JSON
     STAGE: ClassVar[str] = "export"
+    FORMAT: ClassVar[int] = 2
     VERSION_FIELD: ClassVar[str] = "export_format"
 
     run_id: str | None = doc("the run exported")
@@ -556,7 +646,7 @@ class ExportSummary(Record):
     test_rows: int = doc("rows every verdict was measured on")
     quantize: list[str] = doc("the quantized variants asked for")
     models: dict[str, ExportedModel] = doc("stem (student.int8) → what export wrote")
-    export_format: int = doc("format version of this file", 1)
+    export_format: int = doc("format version of this file", 2)
 
 
 # ---------------------------------------------------------------------------------------------

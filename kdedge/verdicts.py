@@ -1,0 +1,125 @@
+"""Paired verdicts: two models scored on the same test rows, compared row by row.
+
+Two models' accuracies on the same rows are not independent, so two error bars say little; what
+carries the evidence are the rows where they disagree. Each comparison gives:
+
+- the exact McNemar test on the discordant rows (scipy's binomial test: under "no difference"
+  the rows only a got right and the rows only b got right are equally likely), and
+- a paired bootstrap 95% interval of the difference b − a: the test rows are resampled (the same
+  resamples for both models, seeded), the metric recomputed for each, and the 2.5/97.5
+  percentiles of the difference taken. The verdict follows the interval: it excludes 0 → the
+  difference is detected (b_worse / b_better), otherwise no_difference, and half its width is
+  the smallest difference this split could have detected.
+
+Bootstrap resamples are drawn once as integer weights (how often each row is drawn), so every
+metric is a weighted sum over rows in the original order: accuracy and recall as weighted
+means, PR-AUC (average precision) by sorting the scores once. scikit-learn has no paired
+bootstrap; this is the hand-written part, checked against sklearn's metrics in the tests.
+Standard library, numpy and scipy (no torch).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import binomtest
+
+from kdedge.contract import PairedComparison
+
+BOOTSTRAP = 2000  # resamples: the 2.5% tail then rests on 50 of them
+LEVEL = 0.95
+MAX_WEIGHT_CELLS = 50_000_000  # resamples × rows held at once (200 MB of int32)
+
+
+def bootstrap_weights(n_rows: int, *, seed: int, resamples: int = BOOTSTRAP) -> np.ndarray:
+    """[resamples, n_rows] int32 counts: how often each row is drawn in each resample (each row
+    of the result sums to n_rows). Above MAX_WEIGHT_CELLS the number of resamples is lowered
+    (at least 200) so a large test split cannot exhaust memory."""
+    resamples = max(200, min(resamples, MAX_WEIGHT_CELLS // max(n_rows, 1)))
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n_rows, size=(resamples, n_rows))
+    flat = (np.arange(resamples)[:, None] * n_rows + draws).ravel()
+    counts = np.bincount(flat, minlength=resamples * n_rows)
+    return counts.reshape(resamples, n_rows).astype(np.int32)
+
+
+def mcnemar_exact(only_a: int, only_b: int) -> float:
+    """Two-sided exact McNemar p-value: binomial test of only_a successes in only_a + only_b."""
+    discordant = only_a + only_b
+    if discordant == 0:
+        return 1.0
+    return float(binomtest(only_a, discordant, 0.5).pvalue)
+
+
+def _interval(differences: np.ndarray) -> tuple[float, float]:
+    tail = (1 - LEVEL) / 2 * 100
+    low, high = np.nanpercentile(differences, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def _comparison(*, a: str, b: str, metric: str, n: int, value_a: float, value_b: float,
+                differences: np.ndarray, only: tuple[int, int] | None) -> PairedComparison:
+    low, high = _interval(differences)
+    verdict = "b_worse" if high < 0 else "b_better" if low > 0 else "no_difference"
+    return PairedComparison(
+        a=a, b=b, metric=metric, n=int(n), value_a=float(value_a), value_b=float(value_b),
+        difference=float(value_b - value_a), ci_low=low, ci_high=high,
+        only_a=None if only is None else int(only[0]), only_b=None if only is None else int(only[1]),
+        p_value=None if only is None else mcnemar_exact(*only), verdict=verdict,
+        min_detectable=(high - low) / 2, bootstrap=int(len(differences)))
+
+
+def paired_accuracy(y: np.ndarray, labels_a: np.ndarray, labels_b: np.ndarray, *, a: str, b: str,
+                    weights: np.ndarray) -> PairedComparison:
+    """Accuracy of b against a on the same rows (`weights` from `bootstrap_weights(len(y))`)."""
+    right_a, right_b = labels_a == y, labels_b == y
+    per_row = right_b.astype(np.float64) - right_a
+    differences = weights @ per_row / weights.sum(axis=1)
+    return _comparison(a=a, b=b, metric="accuracy", n=len(y), value_a=right_a.mean(),
+                       value_b=right_b.mean(), differences=differences,
+                       only=(int(np.sum(right_a & ~right_b)), int(np.sum(right_b & ~right_a))))
+
+
+def paired_recall(y: np.ndarray, labels_a: np.ndarray, labels_b: np.ndarray, positive: int, *,
+                  a: str, b: str, weights: np.ndarray) -> PairedComparison | None:
+    """Recall of class `positive` (rows of that class only); None when the split has none."""
+    rows = y == positive
+    if not rows.any():
+        return None
+    right_a, right_b = labels_a[rows] == positive, labels_b[rows] == positive
+    w = weights[:, rows]
+    with np.errstate(invalid="ignore", divide="ignore"):  # a resample may draw no positive row
+        differences = w @ (right_b.astype(np.float64) - right_a) / w.sum(axis=1)
+    return _comparison(a=a, b=b, metric="positive_recall", n=int(rows.sum()),
+                       value_a=right_a.mean(), value_b=right_b.mean(), differences=differences,
+                       only=(int(np.sum(right_a & ~right_b)), int(np.sum(right_b & ~right_a))))
+
+
+def weighted_average_precision(is_positive: np.ndarray, scores: np.ndarray,
+                               weights: np.ndarray) -> np.ndarray:
+    """Average precision (sklearn's definition: Σ (R_k − R_{k−1}) · P_k over score thresholds,
+    tied scores forming one threshold) for each row of `weights` [resamples, n]."""
+    order = np.argsort(-scores, kind="stable")
+    hits, w = is_positive[order].astype(np.float64), weights[:, order].astype(np.float64)
+    true_pos, predicted = np.cumsum(w * hits, axis=1), np.cumsum(w, axis=1)
+    ends = np.r_[np.diff(scores[order]) != 0, True]  # the last row of each tie group
+    true_pos, predicted = true_pos[:, ends], predicted[:, ends]
+    total = true_pos[:, -1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(predicted > 0, true_pos / predicted, 0.0)
+        recall_gain = np.diff(np.c_[np.zeros(len(w)), true_pos], axis=1) / total
+    return np.sum(recall_gain * precision, axis=1)  # nan where a resample has no positive row
+
+
+def paired_pr_auc(y: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray, positive: int, *,
+                  a: str, b: str, weights: np.ndarray) -> PairedComparison | None:
+    """Average precision of class `positive` (scores: its probability); None without positives."""
+    is_positive = y == positive
+    if not is_positive.any() or is_positive.all():
+        return None
+    once = np.ones((1, len(y)))
+    value_a = weighted_average_precision(is_positive, scores_a, once)[0]
+    value_b = weighted_average_precision(is_positive, scores_b, once)[0]
+    differences = (weighted_average_precision(is_positive, scores_b, weights)
+                   - weighted_average_precision(is_positive, scores_a, weights))
+    return _comparison(a=a, b=b, metric="pr_auc", n=len(y), value_a=value_a, value_b=value_b,
+                       differences=differences, only=None)
