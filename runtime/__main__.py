@@ -1,8 +1,10 @@
-"""`python -m kdedge.runtime bench|check|compare ...`: the device-side commands without the full CLI.
+"""`python -m kdedge.runtime bench|check|compare|predict ...`: the device-side commands without the
+full CLI.
 
-The same functions as `kdedge bench`; useful where only the runtime is installed (Dockerfile.arm,
-scripts/arm_check.sh). Flags of `bench` are converted as `kdedge bench` converts them (its
-PARAMETERS: `--batch_sizes=8` is the list [8], `--target=5` the name "5").
+The same functions as `kdedge bench` and `kdedge predict`; useful where only the runtime is
+installed (Dockerfile.arm, scripts/arm_check.sh). Flags are converted as the `kdedge` command
+converts them (each stage's PARAMETERS: `--batch_sizes=8` is the list [8], `--target=5` the name
+"5", `--keep=id,name` the list ["id", "name"]).
 """
 
 import functools
@@ -11,18 +13,25 @@ import fire
 
 from kdedge.log import configure
 from kdedge.params import from_cli
-from kdedge.runtime.bench import PARAMETERS, bench
+from kdedge.runtime import bench, predict
 from kdedge.runtime.check import check, compare_outputs
 
 
-@functools.wraps(bench)
-def _bench(path, **flags):
-    return bench(path, **from_cli(PARAMETERS, flags))
+def _with_cli_flags(function, parameters):
+    """`function` with its flags converted by its stage's PARAMETERS (as `kdedge` does)."""
+
+    @functools.wraps(function)
+    def call(*args, **flags):
+        return function(*args, **from_cli(parameters, flags))
+
+    return call
 
 
 def main() -> None:
     configure()  # progress lines on stderr, as `kdedge bench` prints them
-    fire.Fire({"bench": _bench, "check": check, "compare": compare_outputs})
+    fire.Fire({"bench": _with_cli_flags(bench.bench, bench.PARAMETERS), "check": check,
+               "compare": compare_outputs,
+               "predict": _with_cli_flags(predict.predict, predict.PARAMETERS)})
 
 
 if __name__ == "__main__":
