@@ -7,7 +7,8 @@ Flow, top to bottom (docs/export.md has the file formats):
    the before/after node and MAC counts) → write → device-interface check → parity gate;
 3. `quantize_variant`: quantize the fp32 student into each variant → write → interface check;
 4. every graph is scored by onnxruntime on the test split (`write_graph`), and the pure builders
-   `exported_model` (with `judge`'s verdict) and `export_summary` make export.json's records;
+   `exported_model` (with `judge`'s verdict and, for a variant, its paired accuracy verdict
+   against the fp32 graph) and `export_summary` make export.json's records;
 5. everything is built in a temporary sibling of RUN/onnx/ and renamed at the end, so a failure
    (a parity error included) leaves the previous RUN/onnx/ and export.json as they were.
 """
@@ -29,7 +30,7 @@ import kdedge
 from kdedge import distill, rundir
 from kdedge.artifacts import Run, load_run
 from kdedge.contract import (CALIBRATION_ROWS, EXPORT_JSON, EXPORTED_MODELS, ONNX_DIR,
-                             REJECT_THRESHOLD, ClassificationMetrics, ExportedModel,
+                             REJECT_THRESHOLD, ExportedModel,
                              ExportSummary, OnnxMetadata, Parity, onnx_file, onnx_stem,
                              weights_file, write_record)
 from kdedge.export.onnx_export import (OPSET, export_onnx, folded_module, set_metadata,
@@ -39,6 +40,7 @@ from kdedge.export.quantize import QUANTIZERS, parse_quantize
 from kdedge.fold import fold_model
 from kdedge.log import get_logger
 from kdedge.metrics import agreement, classification_metrics
+from kdedge.verdicts import bootstrap_weights, paired_accuracy
 from kdedge.params import AnyOf, Flag, Optional, Real, Text, TextList, Whole, check_params
 from kdedge.rundir import KdedgeError
 from kdedge.runtime.graph_cost import count_graph_cost
@@ -128,12 +130,14 @@ def export_run(run_dir: str | Path, *, quantize: str | bool | list[str] | None =
     if "int8-static" not in variants:
         calibration = calibration[:0]  # only int8-static calibrates
     y_test = np.asarray(run.split["y_test"])
+    resamples = bootstrap_weights(len(y_test), seed=run.manifest.seed)  # one set for every variant
     staged = rundir.staging_dir(onnx_dir)
     try:
         graphs = export_graphs(run, torch_models, staged, variants=variants,
                                calibration=calibration, opset=opset)
         records = {stem: exported_model(graph, fp32=graphs[graph.model],
                                         teacher=graphs[TEACHER], y_test=y_test,
+                                        positive=run.positive, resamples=resamples,
                                         reject_threshold=reject_threshold)
                    for stem, graph in graphs.items()}
         rundir.commit_dir(staged, onnx_dir)
@@ -216,15 +220,19 @@ def onnx_metadata(run: Run, name: str, variant: str, model: onnx.ModelProto) -> 
 
 
 def exported_model(graph: Graph, *, fp32: Graph, teacher: Graph, y_test: np.ndarray,
+                   positive: int | None, resamples: np.ndarray,
                    reject_threshold: float) -> ExportedModel:
-    """export.json's record of one graph: its cost, its metrics from its own ONNX outputs,
-    agreement with the teacher and with its fp32 graph, and the verdict."""
+    """export.json's record of one graph: its cost, its metrics from its own ONNX outputs (the
+    run's positive class), agreement with the teacher and with its fp32 graph, a variant's
+    paired accuracy verdict against the fp32 graph (on the bootstrap `resamples`), and the
+    accept/reject verdict."""
     cost = count_graph_cost(graph.proto)
     with warnings.catch_warnings():
         # float32 softmax rows sum to 1 within ~1e-7, not sklearn's float64 tolerance; the
         # metrics are those of the ONNX outputs as they are, so silence rather than renormalise.
         warnings.filterwarnings("ignore", message="The y_prob values do not sum to one")
-        metrics = ClassificationMetrics(**classification_metrics(y_test, graph.probabilities))
+        metrics = classification_metrics(y_test, graph.probabilities,
+                                         class_names=graph.class_names, positive=positive)
     fp32_accuracy = float(np.mean(np.argmax(fp32.probabilities, axis=1) == y_test))
     verdict, reason = judge(graph.variant, accuracy=metrics.accuracy, fp32_accuracy=fp32_accuracy,
                             reject_threshold=reject_threshold)
@@ -242,7 +250,9 @@ def exported_model(graph: Graph, *, fp32: Graph, teacher: Graph, y_test: np.ndar
         agreement_teacher=agreement(graph.labels, teacher.labels),
         agreement_fp32=agreement(graph.labels, fp32.labels),
         max_abs_diff_vs_fp32=float(np.max(np.abs(graph.probabilities - fp32.probabilities))),
-        verdict=verdict, reason=reason, **unfolded)
+        verdict=verdict, reason=reason, paired_vs_fp32=None if graph is fp32 else paired_accuracy(
+            y_test, fp32.labels, graph.labels, a=fp32.stem, b=graph.stem, weights=resamples),
+        **unfolded)
 
 
 def judge(variant: str, *, accuracy: float, fp32_accuracy: float,

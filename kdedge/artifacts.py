@@ -43,6 +43,18 @@ class Run:
     def class_names(self) -> list[str]:
         return list(self.preprocessing.class_names)
 
+    @property
+    def positive(self) -> int | None:
+        """Binary data: the index of the positive class (metrics.json's data.positive_class) in
+        class_names; None for multi-class data."""
+        name = self.metrics.data.positive_class
+        if name is None:
+            return None
+        if name not in self.class_names:
+            raise KdedgeError(f"{self.path / contract.METRICS_JSON}: positive_class {name!r} is "
+                              f"not one of the classes {self.class_names}; re-run `kdedge distill`")
+        return self.class_names.index(name)
+
     def _kind(self, name: str) -> str:
         if name not in MODEL_NAMES:
             raise KdedgeError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")

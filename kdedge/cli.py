@@ -24,7 +24,7 @@ class KdedgeCLI:
     """
 
     def distill(self, data: str | None = None, target: str | None = None,
-                features: int | None = None,
+                features: int | None = None, positive: str | None = None,
                 out: str | None = None, force: bool = False, seed: int = 0,
                 test_size: float = 0.2, val_size: float = 0.2,
                 teacher_hidden: tuple = (256, 128), rank: int | None = None,
@@ -38,8 +38,11 @@ class KdedgeCLI:
             target: the label column (required for a file).
             features: k, how many top-ranked features the student reads (default 6, or all
                 columns when there are fewer).
+            positive: binary data: the label of the positive class, whose recall, precision,
+                ROC-AUC and PR-AUC are reported (default: the training split's minority class).
             out: the run directory (default: a new folder under runs/); never replaced without --force.
-            rank: the student's number of gated factors (default ceil(2k/3)).
+            rank: the student's number of gated factors (default ceil(2k/3); the same
+                student on all n features, scored for comparison, gets ceil(2n/3)).
             temperature: KD temperature T.
             alpha: weight of the hard-label cross-entropy (1 - alpha on the soft KD term).
         """
@@ -88,16 +91,35 @@ class KdedgeCLI:
         return _stage("kdedge.report.make", "make_report", quiet, values)
 
     def run(self, data: str | None = None, target: str | None = None, features: int | None = None,
-            out: str | None = None, force: bool = False, seed: int = 0, lang: str = "zh",
-            max_epochs: int = 150, quick: bool = False, quiet: bool = False) -> str:
+            positive: str | None = None, out: str | None = None, force: bool = False,
+            seed: int = 0, lang: str = "zh", max_epochs: int = 150, quick: bool = False,
+            quiet: bool = False) -> str:
         """distill → export (all variants) → bench → report on one new run directory.
 
         Args:
+            positive: binary data: the positive class's label (default: the minority class).
             lang: zh (default) or en.
             max_epochs: training epochs cap (early stopping usually ends sooner).
             quick: a short smoke bench whose timings are not for quoting.
         """
         return _stage("kdedge.pipeline", "run_all", quiet, locals())
+
+    def predict(self, path: str, data: str, model: str | None = None, out: str | None = None,
+                target: str | None = None, keep: str | tuple | None = None,
+                force: bool = False, chunk_rows: int = 16384, quiet: bool = False) -> str:
+        """Score DATA (CSV/Parquet) with an exported model: labels and probabilities per row.
+
+        Args:
+            path: a run directory (its onnx/ graphs) or an .onnx file.
+            data: a .csv/.tsv or .parquet file; columns are matched to the model's inputs by name.
+            model: which graph of the run, by stem: student (default), student.int8, teacher, ...
+            out: the .csv or .parquet to write (default next to DATA: <stem>.predictions.csv).
+            target: a label column to score against (accuracy and confusion matrix printed).
+            keep: columns copied to the output, e.g. id,name.
+            force: replace an existing --out.
+            chunk_rows: rows read, scored and written at a time.
+        """
+        return _stage("kdedge.runtime.predict", "predict", quiet, locals())
 
 
 def _stage(module: str, function: str, quiet: bool, values: dict) -> str:

@@ -413,7 +413,8 @@ class DataInfo(Record):
 class PairedComparison(Record):
     """Two models scored on the same test rows, compared row by row (never as two independent
     error bars). `difference` = value_b − value_a; the verdict comes from the paired bootstrap
-    interval: it excludes 0 → b_worse / b_better, else no_difference."""
+    interval: it excludes 0 (and McNemar's p < 0.05 where there is one) → b_worse / b_better,
+    else no_difference."""
 
     a: str = doc("the reference model (e.g. teacher)")
     b: str = doc("the model compared with it (e.g. student)")
@@ -429,8 +430,10 @@ class PairedComparison(Record):
     p_value: float | None = doc("exact McNemar test on the discordant rows, two-sided "
                                 "(null for pr_auc)")
     verdict: str = doc("b_worse, b_better or no_difference")
-    min_detectable: float = doc("half-width of the interval: smaller differences than this "
-                                "could not be detected on this split")
+    min_detectable: float = doc("half-width of the interval, and for accuracy and recall at "
+                                "least 6/n (an exact McNemar test needs 6 discordant rows): "
+                                "smaller differences than this could not be detected on this "
+                                "split")
     bootstrap: int = doc("bootstrap resamples (seeded with the run's seed)")
 
 

@@ -54,6 +54,58 @@ class Split:
     y_test: np.ndarray
     scaler: Scaler
 
+    def class_counts(self, n_classes: int) -> dict[str, list[int]]:
+        """Rows per class of each split: {"train": [...], "val": [...], "test": [...]}."""
+        return {name: np.bincount(y, minlength=n_classes).tolist()
+                for name, y in (("train", self.y_train), ("val", self.y_val),
+                                ("test", self.y_test))}
+
+
+@dataclass(frozen=True)
+class Classes:
+    """The class labels and, for binary data, which one is the positive class: the class whose
+    recall, precision, ROC-AUC and PR-AUC are reported."""
+
+    names: list[str]
+    positive: int | None  # index into names; None for multi-class data
+    rule: str | None  # how `positive` was chosen (metrics.json's data.positive_rule)
+
+    @property
+    def positive_name(self) -> str | None:
+        return None if self.positive is None else self.names[self.positive]
+
+
+MINORITY_RULE = "the minority class of the training split"
+TIE_RULE = "the training split is balanced: the second label in sorted order"
+REQUESTED_RULE = "--positive"
+
+
+def positive_class(class_names: list[str], y_train: np.ndarray,
+                   requested: str | None = None) -> Classes:
+    """The positive class of binary data: `requested` (a class label as the user wrote it,
+    compared as text), else the minority class of the training split (a tie: index 1).
+
+    Raises:
+        KdedgeError: `requested` is not one of the labels, or the data is not binary.
+    """
+    if len(class_names) != 2:
+        if requested is not None:
+            raise KdedgeError(
+                f"--positive {requested} applies to binary data only, but the target has "
+                f"{len(class_names)} classes ({', '.join(class_names)}): drop --positive "
+                "(multi-class figures are macro averages over every class)")
+        return Classes(names=list(class_names), positive=None, rule=None)
+    if requested is not None:
+        if str(requested) not in class_names:
+            raise KdedgeError(f"--positive {requested!r} is not a class label; the target's "
+                              f"labels are: {', '.join(repr(n) for n in class_names)}")
+        return Classes(names=list(class_names), positive=class_names.index(str(requested)),
+                       rule=REQUESTED_RULE)
+    counts = np.bincount(y_train, minlength=2)
+    if counts[0] == counts[1]:
+        return Classes(names=list(class_names), positive=1, rule=TIE_RULE)
+    return Classes(names=list(class_names), positive=int(np.argmin(counts)), rule=MINORITY_RULE)
+
 
 def make_default() -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The built-in default: 5,000 rows, 13 numeric features, binary, ~20% positives.

@@ -10,17 +10,19 @@ from kdedge.params import Flag, OneOf, Optional, Text, Whole, check_params
 from kdedge.report.text import LANGS
 
 PARAMETERS = {"data": Optional(Text()), "target": Optional(Text()), "features": Optional(Whole(1)),
-              "out": Optional(Text()), "force": Flag(), "seed": Whole(0), "lang": OneOf(LANGS),
-              "max_epochs": Whole(1), "quick": Flag()}
+              "positive": Optional(Text()), "out": Optional(Text()), "force": Flag(),
+              "seed": Whole(0), "lang": OneOf(LANGS), "max_epochs": Whole(1), "quick": Flag()}
 _log = get_logger()
 
 
 def run_all(*, data: str | None = None, target: str | None = None, features: int | None = None,
-            out: str | None = None, force: bool = False, seed: int = 0, lang: str = "zh",
-            max_epochs: int = 150, quick: bool = False) -> Path:
+            positive: str | None = None, out: str | None = None, force: bool = False,
+            seed: int = 0, lang: str = "zh", max_epochs: int = 150, quick: bool = False) -> Path:
     """Run every stage with default settings; returns the run directory.
 
     Args:
+        positive: binary data: the positive class's label (default: the training split's
+            minority class).
         max_epochs: training epochs cap of teacher and students (early stopping ends sooner).
         quick: a short smoke bench whose timings are not for quoting.
     """
@@ -33,8 +35,8 @@ def run_all(*, data: str | None = None, target: str | None = None, features: int
     started = time.perf_counter()
     stages = (
         ("distill (teacher, ranking, students)",
-         lambda _: distill(data=data, target=target, features=features, out=out, force=force,
-                           seed=seed, max_epochs=max_epochs)),
+         lambda _: distill(data=data, target=target, features=features, positive=positive,
+                           out=out, force=force, seed=seed, max_epochs=max_epochs)),
         ("export to ONNX + quantize (int8, int8-static, fp16)",
          lambda run: export_run(run, quantize="all")),
         ("bench under onnxruntime", lambda run: bench(run, quick=quick)),

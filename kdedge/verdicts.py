@@ -7,9 +7,10 @@ carries the evidence are the rows where they disagree. Each comparison gives:
   the rows only a got right and the rows only b got right are equally likely), and
 - a paired bootstrap 95% interval of the difference b − a: the test rows are resampled (the same
   resamples for both models, seeded), the metric recomputed for each, and the 2.5/97.5
-  percentiles of the difference taken. The verdict follows the interval: it excludes 0 → the
-  difference is detected (b_worse / b_better), otherwise no_difference, and half its width is
-  the smallest difference this split could have detected.
+  percentiles of the difference taken. The verdict follows the interval: it excludes 0 (and,
+  for counted metrics, McNemar's p < 0.05 agrees) → the difference is detected (b_worse /
+  b_better), otherwise no_difference, and half its width is the smallest difference this split
+  could have detected.
 
 Bootstrap resamples are drawn once as integer weights (how often each row is drawn), so every
 metric is a weighted sum over rows in the original order: accuracy and recall as weighted
@@ -50,6 +51,12 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
     return float(binomtest(only_a, discordant, 0.5).pvalue)
 
 
+# An exact McNemar test needs this many discordant rows, all one way, to reach p < 1 − LEVEL
+# (2·½⁶ = 0.031): on n rows no paired test detects a difference below MIN_DISCORDANT / n, even
+# where the bootstrap interval collapses to [0, 0] because the two models never disagree.
+MIN_DISCORDANT = next(k for k in range(1, 64) if mcnemar_exact(k, 0) < 1 - LEVEL)
+
+
 def _interval(differences: np.ndarray) -> tuple[float, float]:
     tail = (1 - LEVEL) / 2 * 100
     low, high = np.nanpercentile(differences, [tail, 100 - tail])
@@ -59,13 +66,19 @@ def _interval(differences: np.ndarray) -> tuple[float, float]:
 def _comparison(*, a: str, b: str, metric: str, n: int, value_a: float, value_b: float,
                 differences: np.ndarray, only: tuple[int, int] | None) -> PairedComparison:
     low, high = _interval(differences)
-    verdict = "b_worse" if high < 0 else "b_better" if low > 0 else "no_difference"
+    # The interval decides; where an exact test exists it must agree (p < 0.05), so a handful of
+    # discordant rows whose percentile interval happens to clear 0 is not called a difference.
+    p_value = None if only is None else mcnemar_exact(*only)
+    detected = p_value is None or p_value < 1 - LEVEL
+    verdict = ("b_worse" if high < 0 and detected else
+               "b_better" if low > 0 and detected else "no_difference")
+    floor = 0.0 if only is None else MIN_DISCORDANT / n  # counted metrics: see MIN_DISCORDANT
     return PairedComparison(
         a=a, b=b, metric=metric, n=int(n), value_a=float(value_a), value_b=float(value_b),
         difference=float(value_b - value_a), ci_low=low, ci_high=high,
         only_a=None if only is None else int(only[0]), only_b=None if only is None else int(only[1]),
-        p_value=None if only is None else mcnemar_exact(*only), verdict=verdict,
-        min_detectable=(high - low) / 2, bootstrap=int(len(differences)))
+        p_value=p_value, verdict=verdict,
+        min_detectable=max((high - low) / 2, floor), bootstrap=int(len(differences)))
 
 
 def paired_accuracy(y: np.ndarray, labels_a: np.ndarray, labels_b: np.ndarray, *, a: str, b: str,

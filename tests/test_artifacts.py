@@ -9,8 +9,8 @@ import pytest
 
 from kdedge import contract, rundir
 from kdedge.artifacts import Run, load_run
-from kdedge.contract import (MODEL_NAMES, ContractError, Manifest, Metrics, ModelsFile,
-                             Preprocessing, StudentConfig)
+from kdedge.contract import (MODEL_NAMES, PREDICTION_KEYS, ContractError, Manifest, Metrics,
+                             ModelsFile, Preprocessing, StudentConfig)
 from kdedge.rundir import KdedgeError
 
 
@@ -66,10 +66,27 @@ def test_run_weights_equal_the_torch_state_dict(small_run):
 
 def test_run_predictions_are_probabilities_of_every_model(small_run):
     predictions = load_run(small_run).predictions()
-    assert set(predictions) == set(MODEL_NAMES)
+    assert set(predictions) == set(PREDICTION_KEYS)  # the models, student_all_features, baselines
     for proba in predictions.values():
         assert proba.shape == (1000, 2) and proba.dtype == np.float64
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+
+
+def test_run_positive_is_the_index_of_metrics_positive_class(run_copy):
+    run = load_run(run_copy)
+    assert run.metrics.data.positive_class == "1" and run.positive == 1
+    data = json.loads((run_copy / contract.METRICS_JSON).read_text())
+    data["data"]["positive_class"] = "0"
+    _replace(run_copy, contract.METRICS_JSON, json.dumps(data).encode())
+    assert load_run(run_copy).positive == 0
+    data["data"]["positive_class"] = None
+    _replace(run_copy, contract.METRICS_JSON, json.dumps(data).encode())
+    assert load_run(run_copy).positive is None
+    data["data"]["positive_class"] = "yes"
+    _replace(run_copy, contract.METRICS_JSON, json.dumps(data).encode())
+    with pytest.raises(KdedgeError, match=r"positive_class 'yes' is not one of the classes "
+                                          r"\['0', '1'\]; re-run `kdedge distill`"):
+        load_run(run_copy).positive
 
 
 def test_load_run_reads_no_torch(small_run):
@@ -100,11 +117,12 @@ def test_load_run_refuses_a_metrics_file_off_the_contract(run_copy):
         load_run(run_copy)
 
 
-def test_run_predictions_missing_model_is_a_kdedge_error(run_copy):
+@pytest.mark.parametrize("missing", ["student_no_kd", "hgb_all"])
+def test_run_predictions_missing_model_is_a_kdedge_error(run_copy, missing):
     predictions = load_run(run_copy).predictions()
-    del predictions["student_no_kd"]
+    del predictions[missing]
     _replace(run_copy, contract.PREDICTIONS_NPZ, _npz(**predictions))
-    with pytest.raises(KdedgeError, match=r"predictions\.npz lacks \['student_no_kd'\]"):
+    with pytest.raises(KdedgeError, match=rf"predictions\.npz lacks \['{missing}'\]"):
         load_run(run_copy).predictions()
 
 

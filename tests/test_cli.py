@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kdedge import contract
@@ -90,8 +91,9 @@ def test_main_unknown_flag_refused_before_any_work(tmp_path, capsys):
     ("--lr", "-1", "--lr must be a number > 0"),
     ("--seed", "abc", "--seed must be a whole number >= 0"),
     ("--temperature", "abc", "--temperature must be a number > 0"),
+    ("--positive", "setosa", "--positive setosa applies to binary data only"),  # 3 classes
 ])
-def test_main_bad_numbers_are_clear_errors(tmp_path, capsys, flag, value, message):
+def test_main_bad_values_are_clear_errors(tmp_path, capsys, flag, value, message):
     with pytest.raises(SystemExit) as exit_info:
         main(["distill", "--data", "iris", flag, value, "--out", str(tmp_path / "r")])
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
@@ -106,10 +108,48 @@ def test_main_default_features_fit_small_data(tmp_path):
 
 def test_main_quiet_prints_no_progress_but_progress_by_default(tmp_path, capsys):
     main(["distill", "--data", "iris", "--out", str(tmp_path / "a"), "--max_epochs", "2", "--quiet"])
-    assert "[distill]" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "[distill] [1/4]" not in err and "[distill] wrote" not in err
     main(["distill", "--data", "iris", "--out", str(tmp_path / "b"), "--max_epochs", "2"])
     err = capsys.readouterr().err
-    assert "[distill] [1/3] teacher on 4 features" in err and "[distill] wrote" in err
+    assert "[distill] [1/4] teacher on 4 features" in err and "[distill] wrote" in err
+    assert "[distill] [4/4] baselines" in err
+
+
+def _random_labels_csv(path, rows: int = 300) -> str:
+    """Features and a 50/50 label drawn independently: nothing to learn."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(rows, 5))
+    labels = rng.permutation(np.r_[np.zeros(rows // 2, dtype=int), np.ones(rows // 2, dtype=int)])
+    lines = ["f0,f1,f2,f3,f4,label"] + [",".join(f"{v:.6f}" for v in row) + f",{label}"
+                                       for row, label in zip(x, labels)]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_main_random_labels_warn_of_a_useless_teacher(tmp_path, capsys):
+    """A teacher no better than the majority class: distill finishes, warns on stderr (even with
+    --quiet) and records it in metrics.json."""
+    data = _random_labels_csv(tmp_path / "noise.csv")
+    main(["distill", "--data", data, "--target", "label", "--features", "2",
+          "--out", str(tmp_path / "r"), "--max_epochs", "20", "--quiet"])
+    err = capsys.readouterr().err
+    assert "[distill] WARNING the teacher is not significantly more accurate than always " \
+           "predicting the majority class" in err
+    metrics = read_record(Metrics, tmp_path / "r" / contract.METRICS_JSON)
+    assert metrics.teacher_useful is False
+    assert metrics.warnings and metrics.warnings[0].startswith("the teacher is not")
+    assert metrics.warnings[0] in err
+    assert metrics.comparison("majority", "teacher").verdict != "b_better"
+
+
+def test_main_positive_label_written_as_a_number(tmp_path):
+    """fire reads `--positive 0` as the int 0; labels are compared as text."""
+    data = _random_labels_csv(tmp_path / "noise.csv", rows=120)
+    main(["distill", "--data", data, "--target", "label", "--positive", "0", "--features", "2",
+          "--out", str(tmp_path / "r"), "--max_epochs", "2", "--quiet"])
+    metrics = read_record(Metrics, tmp_path / "r" / contract.METRICS_JSON)
+    assert (metrics.data.positive_class, metrics.data.positive_rule) == ("0", "--positive")
 
 
 def test_main_numeric_target_name_stays_text(tmp_path, capsys):

@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kdedge.data import load_dataset, split_dataset
+from kdedge.data import (MINORITY_RULE, REQUESTED_RULE, TIE_RULE, load_dataset,
+                         positive_class, split_dataset)
 from kdedge.rundir import KdedgeError
 
 
@@ -119,6 +120,48 @@ def test_split_dataset_stratified_and_scaler_from_train_only():
     np.testing.assert_allclose(split.scaler.mean_array, split.X_train.mean(axis=0))
     np.testing.assert_allclose(split.scaler.scale_array, split.X_train.std(axis=0))
     assert not np.allclose(split.scaler.mean_array, ds.X.mean(axis=0))
+
+
+def test_split_class_counts_are_the_rows_per_class_of_each_split():
+    split = split_dataset(load_dataset(), seed=0)
+    counts = split.class_counts(2)
+    assert counts == {"train": [2546, 654], "val": [637, 163], "test": [796, 204]}
+    assert [sum(c) for c in counts.values()] == [3200, 800, 1000]
+    assert counts["test"][1] == int(split.y_test.sum())
+
+
+@pytest.mark.parametrize("train_labels, requested, index, rule", [
+    ([0] * 25 + [1] * 75, None, 0, MINORITY_RULE),  # 25% "fault": the minority
+    ([0] * 75 + [1] * 25, None, 1, MINORITY_RULE),
+    ([0] * 25 + [1] * 75, "ok", 1, REQUESTED_RULE),  # --positive ok overrides
+    ([0] * 25 + [1] * 75, "fault", 0, REQUESTED_RULE),
+    ([0] * 50 + [1] * 50, None, 1, TIE_RULE),  # balanced: the second label
+])
+def test_positive_class_minority_of_training_split_or_requested(train_labels, requested, index,
+                                                                rule):
+    classes = positive_class(["fault", "ok"], np.array(train_labels), requested)
+    assert (classes.positive, classes.rule) == (index, rule)
+    assert classes.positive_name == ["fault", "ok"][index]
+
+
+def test_positive_class_compares_labels_as_text():
+    """fire reads `--positive 1` as the int 1; numeric labels are kept as text ("1")."""
+    classes = positive_class(["0", "1"], np.array([0, 0, 0, 1]), 1)
+    assert classes.positive == 1 and classes.rule == REQUESTED_RULE
+
+
+def test_positive_class_unknown_label_lists_the_labels():
+    with pytest.raises(KdedgeError, match=r"--positive 'Fault' is not a class label; the "
+                                          r"target's labels are: 'fault', 'ok'"):
+        positive_class(["fault", "ok"], np.array([0, 1, 1]), "Fault")
+
+
+def test_positive_class_multiclass_has_none_and_refuses_one():
+    classes = positive_class(["a", "b", "c"], np.array([0, 1, 2]))
+    assert classes.positive is None and classes.positive_name is None and classes.rule is None
+    with pytest.raises(KdedgeError, match=r"--positive b applies to binary data only, but the "
+                                          r"target has 3 classes \(a, b, c\)"):
+        positive_class(["a", "b", "c"], np.array([0, 1, 2]), "b")
 
 
 @pytest.mark.parametrize("rows", [5, 10])

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from kdedge import contract
@@ -21,8 +23,17 @@ def test_main_run_produces_every_stage_with_progress(tmp_path, capsys):
     assert set(export.models) == {"teacher", "student", "student.int8", "student.int8-static",
                                   "student.fp16"}
     assert len(list((out / "bench").glob("*.json"))) == 1
-    assert "## 8. Conclusions" in (out / "report.md").read_text()
+    assert re.search(r"^## \d+\. Conclusions$", (out / "report.md").read_text(), re.M)
     assert len(list((out / "plots").glob("*.png"))) == 15
+
+
+def test_run_all_passes_positive_to_distill(tmp_path):
+    """`kdedge run --positive` reaches distill: refused for multi-class data before training."""
+    from kdedge.pipeline import run_all
+
+    with pytest.raises(KdedgeError, match="--positive setosa applies to binary data only"):
+        run_all(data="iris", positive="setosa", out=str(tmp_path / "r"))
+    assert not (tmp_path / "r").exists()
 
 
 def test_run_all_refuses_bad_lang_before_training(tmp_path):

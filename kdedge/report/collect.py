@@ -91,6 +91,24 @@ class Facts:
     def n_classes(self) -> int:
         return len(self.run.class_names)
 
+    @property
+    def positive_class(self) -> str | None:
+        """Binary data: the class metrics.json calls positive (data.positive_class); None for
+        multi-class data."""
+        return self.metrics.data.positive_class
+
+    @property
+    def positive_index(self) -> int | None:
+        """Column of the positive class in the probability arrays; None for multi-class data."""
+        name = self.positive_class
+        if name is None:
+            return None
+        if name not in self.run.class_names:
+            raise KdedgeError(f"{self.run.path / contract.METRICS_JSON}: positive_class {name!r} "
+                              f"is not one of the classes {self.run.class_names}; re-run "
+                              "`kdedge distill`")
+        return self.run.class_names.index(name)
+
 
 def collect(run_dir: str | Path, *, bench_files=()) -> Facts:
     """Read the run directory, its export.json and every bench JSON (RUN/bench/*.json + extras).

@@ -1,80 +1,155 @@
 """Conclusions written from the numbers: each sentence is chosen by a comparison, not a template.
 
-`conclusions(facts, lang)` returns one sentence per finding. The thresholds below are passed into
-the sentences that quote them, so a sentence cannot state another value than the comparison used:
-agreement below AGREEMENT_THRESHOLD, the student more than ACCURACY_DROP_POINTS below the teacher,
-a call-overhead dominated batch-1 latency (p50 under OVERHEAD_RATIO × the floor of an empty call),
-and a quantized variant judged by export.json's reject_threshold.
+`conclusions(facts, lang)` returns one sentence per finding, most important first:
 
-Noise rule: two models scored on the same n test rows differ in accuracy by Δ. Each accuracy has
-standard error sqrt(p·(1−p)/n), so their difference has about sqrt(2·p·(1−p)/n), with p the mean
-of the two accuracies. Δ is "within noise" unless |Δ| > 2·sqrt(2·p·(1−p)/n) (two standard errors,
-~95%). Every accuracy comparison (student vs teacher, KD vs no-KD) says which side of that band it
-is on; a KD gain within noise is reported as no evidence either way, and a drop beyond the
-threshold that is within noise is not called a loss. A stale bench model (measured file differs
-from what export recorded) gives no speed finding.
+1. the teacher learned nothing useful (metrics.json's teacher_useful is false: not significantly
+   more accurate than the majority class), then every warning distill recorded;
+2. a baseline significantly more accurate than the teacher, named; a simpler model (a
+   LogisticRegression) not detectably less accurate than the student;
+3. the paired verdicts: teacher vs student (accuracy and, for binary data, the positive class's
+   recall and PR-AUC, each reported on its own, so a drop there shows even when accuracy is
+   flat), KD vs no-KD, the student vs each baseline;
+4. a model that predicts a single class;
+5. guidance: raise --features (the best feature left out is at least IMPORTANCE_RATIO × the
+   weakest kept one), "k too small" vs "student too small" (from student_all_features);
+6. agreement, compression, export (each quantized variant vs fp32, paired) and bench findings.
+
+Every comparison of two models is a paired one recorded by distill or export (`paired.py` words
+it): "lost" / "gained" when the paired bootstrap interval excludes 0, else "no detectable
+difference" with the smallest difference the split could have detected. The thresholds below are
+passed into the sentences that quote them: agreement below AGREEMENT_THRESHOLD, a call-overhead
+dominated batch-1 latency (p50 under OVERHEAD_RATIO × the floor of an empty call), a quantized
+variant judged by export.json's reject_threshold. A stale bench model (measured file differs from
+what export recorded) gives no speed finding.
 """
 
 from __future__ import annotations
 
-import math
-
-from kdedge import contract
+from kdedge.contract import MODEL_NAMES, STUDENT_ALL_FEATURES, Metrics, PairedComparison
 from kdedge.report.collect import Bench, Facts, latency, model_label, usable
-from kdedge.report.text import (fmt_float, fmt_int, fmt_metric, fmt_pct, fmt_points, fmt_ratio,
-                                tr)
+from kdedge.report.paired import (evidence, graph_names, metric_name, metrics_sentence,
+                                  model_name, oriented, predicted_class, verdict_sentence)
+from kdedge.report.text import fmt_float, fmt_int, fmt_metric, fmt_pct, fmt_points, fmt_ratio, tr
 
 AGREEMENT_THRESHOLD = 0.98
-# A student more than this below the teacher has lost accuracy: the same line export draws for a
-# quantized variant against the fp32 student.
-ACCURACY_DROP_POINTS = contract.REJECT_THRESHOLD
-NOISE_STANDARD_ERRORS = 2.0  # |Δ| beyond 2 standard errors of the difference: not noise (~95%)
 OVERHEAD_RATIO = 2.0  # p50 below 2× the floor: most of a call is fixed overhead, not the model
+IMPORTANCE_RATIO = 0.5  # the best feature left out at least this × the weakest kept: raise k
+SIMPLER_BASELINES = ("logreg_k", "logreg_all")  # "a simpler model would do as well"
+POSITIVE_METRICS = ("positive_recall", "pr_auc")  # binary data: verdicts of their own
 
 
 def _say(lang: str, key: str, **values) -> str:
     return tr(lang, f"finding.{key}", **values)
 
 
-def accuracy_noise(accuracy_a: float, accuracy_b: float, n_rows: int) -> float:
-    """The noise band of an accuracy difference between two models scored on the same `n_rows`
-    test rows: 2·sqrt(2·p·(1−p)/n), p the mean of the two accuracies (module docstring)."""
-    p = (accuracy_a + accuracy_b) / 2
-    return NOISE_STANDARD_ERRORS * math.sqrt(2 * p * (1 - p) / n_rows)
+def _paired(facts: Facts, lang: str, a: str, b: str, metric: str = "accuracy") -> list[str]:
+    """The sentence of b against a on `metric` (none when distill recorded no such comparison)."""
+    found = oriented(facts.metrics, a, b, metric)
+    return [] if found is None else [metrics_sentence(lang, facts.metrics, found)]
 
 
-def _noise_clause(lang: str, delta: float, a: float, b: float, n_rows: int) -> tuple[str, bool]:
-    """The "within/beyond the noise" clause of the difference `delta` of accuracies `a`, `b`,
-    and whether it is within."""
-    noise = accuracy_noise(a, b, n_rows)
-    within = abs(delta) <= noise
-    return _say(lang, "noise_within" if within else "noise_beyond", n=fmt_int(n_rows),
-                x=fmt_points(noise, signed=False)), within
-
-
-def _accuracy_finding(facts: Facts, lang: str) -> str:
-    """Student vs teacher: the drop threshold, qualified by the noise band of the test split."""
-    s, t = facts.metrics.student.accuracy, facts.metrics.teacher.accuracy
-    delta = s - t
-    q, within = _noise_clause(lang, delta, s, t, facts.metrics.data.split.test)
-    values = dict(s=fmt_metric(s), t=fmt_metric(t), q=q,
-                  limit=fmt_points(ACCURACY_DROP_POINTS, signed=False))
-    if delta < -ACCURACY_DROP_POINTS:
-        return _say(lang, "acc_drop_noise" if within else "acc_drop",
-                    d=fmt_points(delta, signed=False), **values)
-    return _say(lang, "acc_close" if delta < 0 else "acc_better", d=fmt_points(delta), **values)
-
-
-def _kd_finding(facts: Facts, lang: str) -> str:
-    """KD vs no-KD student: improved / worse only beyond the noise band, else no evidence."""
+def _teacher_findings(facts: Facts, lang: str) -> list[str]:
+    """First: a teacher no better than the majority class; then every distill warning."""
     m = facts.metrics
-    kd, no_kd = m.student.accuracy, m.student_no_kd.accuracy
-    values = dict(kd=fmt_metric(kd), nokd=fmt_metric(no_kd))
-    if m.kd_gain == 0:
-        return _say(lang, "kd_same", **values)
-    q, within = _noise_clause(lang, m.kd_gain, kd, no_kd, m.data.split.test)
-    key = "kd_noise" if within else "kd_worse" if m.kd_gain < 0 else "kd_better"
-    return _say(lang, key, g=fmt_points(m.kd_gain), q=q, **values)
+    out = []
+    if not m.teacher_useful:
+        majority = m.baselines["majority"]
+        c = oriented(m, "majority", "teacher")
+        backing = _say(lang, "no_paired") if c is None else evidence(
+            lang, c, model_name(lang, m, "majority"), model_name(lang, m, "teacher"))
+        out.append(_say(lang, "teacher_useless", c=predicted_class(m, majority),
+                        t=fmt_metric(m.teacher.accuracy if c is None else c.value_b),
+                        m=fmt_metric(majority.accuracy if c is None else c.value_a),
+                        evidence=backing))
+    return out + [_say(lang, "warning", w=warning) for warning in m.warnings]
+
+
+def _simpler_as_good(metrics: Metrics) -> list[PairedComparison]:
+    """The student against each simpler baseline that is not detectably less accurate."""
+    found = [oriented(metrics, "student", name) for name in SIMPLER_BASELINES]
+    return [c for c in found if c is not None and c.verdict != "b_worse"]
+
+
+def _baseline_findings(facts: Facts, lang: str) -> list[str]:
+    """A baseline significantly more accurate than the teacher; a simpler model as good as the
+    student."""
+    m = facts.metrics
+    out = []
+    for name in m.baselines:
+        beats = oriented(m, "teacher", name)
+        if beats is not None and beats.verdict == "b_better":
+            out.append(_say(lang, "beats_teacher", s=metrics_sentence(lang, m, beats)))
+    return out + [_say(lang, "simpler_as_good", s=metrics_sentence(lang, m, c))
+                  for c in _simpler_as_good(m)]
+
+
+def _student_findings(facts: Facts, lang: str) -> list[str]:
+    """The paired verdicts: teacher vs student (accuracy, then the positive class's recall and
+    PR-AUC), KD vs no-KD (the positive metrics only when they differ), the student vs each
+    baseline (those `_baseline_findings` stated as simpler and as good left out)."""
+    m = facts.metrics
+    out = _paired(facts, lang, "teacher", "student")
+    for metric in POSITIVE_METRICS:
+        out += _paired(facts, lang, "teacher", "student", metric)
+    out += _paired(facts, lang, "student_no_kd", "student")
+    for metric in POSITIVE_METRICS:
+        found = oriented(m, "student_no_kd", "student", metric)
+        if found is not None and found.verdict != "no_difference":
+            out.append(metrics_sentence(lang, m, found))
+    stated = {c.b for c in _simpler_as_good(m)}
+    for name in (n for n in m.baselines if n not in stated):
+        out += _paired(facts, lang, "student", name)
+    return out
+
+
+def _single_class_findings(facts: Facts, lang: str) -> list[str]:
+    """Every model (baselines other than the majority class included) that predicts one class."""
+    m = facts.metrics
+    names = MODEL_NAMES + (STUDENT_ALL_FEATURES,) + tuple(n for n in m.baselines
+                                                          if n != "majority")
+    return [_say(lang, "single_class", m=model_name(lang, m, name),
+                 c=predicted_class(m, m.model(name)))
+            for name in names if m.model(name).predicted_classes == 1]
+
+
+def _features_guidance(facts: Facts, lang: str) -> list[str]:
+    """Raise --features when the best feature left out is at least IMPORTANCE_RATIO × as
+    important as the weakest one kept (importance scaled so the top feature is 1)."""
+    importance = facts.metrics.feature_importance
+    kept = list(facts.metrics.selected_features)  # lists, not sets: ties break the same each run
+    left_out = [f for f in importance if f not in kept]
+    if not left_out or not kept:
+        return []
+    weakest = min(kept, key=lambda f: importance[f])
+    best = max(left_out, key=lambda f: importance[f])
+    top = max(importance.values())
+    if importance[weakest] <= 0 or importance[best] < IMPORTANCE_RATIO * importance[weakest]:
+        return []
+    return [_say(lang, "raise_features", next=best, kept=weakest, k=facts.k,
+                 vn=fmt_metric(importance[best] / top), vk=fmt_metric(importance[weakest] / top),
+                 r=fmt_float(IMPORTANCE_RATIO, 2))]
+
+
+def _size_guidance(facts: Facts, lang: str) -> list[str]:
+    """When the student loses to the teacher: the same student on all features tells "k too
+    small" (it does not lose, and beats the student) from "student too small" (it loses too)."""
+    m = facts.metrics
+    lost = oriented(m, "teacher", "student")
+    all_vs_teacher = oriented(m, "teacher", STUDENT_ALL_FEATURES)
+    all_vs_student = oriented(m, "student", STUDENT_ALL_FEATURES)
+    if (lost is None or lost.verdict != "b_worse" or all_vs_teacher is None
+            or all_vs_student is None):
+        return []
+    if all_vs_teacher.verdict == "b_worse":
+        key = "student_too_small"
+    elif all_vs_student.verdict == "b_better":
+        key = "k_too_small"
+    else:
+        key = "size_unclear"
+    return [_say(lang, key, s=model_name(lang, m, "student"), t=model_name(lang, m, "teacher"),
+                 all=model_name(lang, m, STUDENT_ALL_FEATURES), k=facts.k,
+                 va=fmt_metric(m.student_all_features.accuracy), vs=fmt_metric(m.student.accuracy),
+                 vt=fmt_metric(m.teacher.accuracy))]
 
 
 def _distill_findings(facts: Facts, lang: str) -> list[str]:
@@ -82,7 +157,6 @@ def _distill_findings(facts: Facts, lang: str) -> list[str]:
     teacher, student = m.teacher, m.student
     key = "agree_low" if m.agreement < AGREEMENT_THRESHOLD else "agree_ok"
     return [
-        _accuracy_finding(facts, lang), _kd_finding(facts, lang),
         _say(lang, key, a=fmt_metric(m.agreement), d=fmt_pct(1 - m.agreement),
              limit=fmt_metric(AGREEMENT_THRESHOLD)),
         _say(lang, "compressed", k=facts.k, n=facts.n, pr=fmt_ratio(teacher.params, student.params),
@@ -93,8 +167,11 @@ def _distill_findings(facts: Facts, lang: str) -> list[str]:
 
 
 def conclusions(facts: Facts, lang: str) -> list[str]:
-    """Sentences, in `lang`, that state what the measured numbers show."""
-    out = _distill_findings(facts, lang) + _export_findings(facts, lang)
+    """Sentences, in `lang`, that state what the measured numbers show (module docstring)."""
+    out = (_teacher_findings(facts, lang) + _baseline_findings(facts, lang)
+           + _student_findings(facts, lang) + _single_class_findings(facts, lang)
+           + _features_guidance(facts, lang) + _size_guidance(facts, lang)
+           + _distill_findings(facts, lang) + _export_findings(facts, lang))
     for bench in facts.benches:
         out += _bench_findings(bench, lang)
     for stage, cmd in facts.missing.items():
@@ -124,6 +201,11 @@ def _export_findings(facts: Facts, lang: str) -> list[str]:
         else:
             out.append(_say(lang, "variant_accepted", m=label, limit=limit,
                             a=fmt_metric(entry.metrics.accuracy), g=fmt_metric(entry.agreement_fp32)))
+        if entry.paired_vs_fp32 is not None:
+            out.append(verdict_sentence(lang, entry.paired_vs_fp32,
+                                        *graph_names(lang, facts.metrics, entry),
+                                        metric_name(lang, facts.metrics,
+                                                    entry.paired_vs_fp32.metric)))
     return out
 
 

@@ -57,6 +57,14 @@ def onnx_probabilities(facts, name: str, X_raw: np.ndarray) -> np.ndarray:
     return probabilities.astype(np.float64)
 
 
+def positive_class(facts) -> tuple[int, str]:
+    """Binary data: the positive class's probability column and name (metrics.json's
+    data.positive_class, not whichever label sorts second)."""
+    index = facts.positive_index
+    index = 1 if index is None else index  # binary data always names one; kept for safety
+    return index, facts.run.class_names[index]
+
+
 def _boundary_features(facts) -> tuple[int, int]:
     """Columns of the two features varied: the top-2 selected; with k = 1 the selected one and
     the teacher's next most important feature."""
@@ -83,11 +91,13 @@ def _span(facts, col: int) -> np.ndarray:
 
 
 def _draw_regions(fig, ax, facts, gx: np.ndarray, gy: np.ndarray, proba: np.ndarray) -> None:
-    """Binary: P(class 1) with the 0.5 contour; multi-class: one filled region per argmax class."""
+    """Binary: P(positive class) with the 0.5 contour; multi-class: one filled region per argmax
+    class."""
     if facts.n_classes == 2:
-        surface = proba[:, 1].reshape(gx.shape)
+        positive, name = positive_class(facts)
+        surface = proba[:, positive].reshape(gx.shape)
         filled = ax.contourf(gx, gy, surface, levels=np.linspace(0, 1, 11), cmap="coolwarm", alpha=0.55)
-        fig.colorbar(filled, ax=ax, label=f"P(class {facts.run.class_names[1]})")
+        fig.colorbar(filled, ax=ax, label=f"P(class {name})")
         ax.contour(gx, gy, surface, levels=[0.5], colors="black", linewidths=1.2)
         return
     label = proba.argmax(axis=1).reshape(gx.shape)
@@ -185,10 +195,11 @@ def precision_recall(facts, preds: Predictions):
     ax = fig.add_subplot()
     models = (("Teacher", preds.teacher, "-"), ("Student (KD)", preds.student, "--"))
     if facts.n_classes == 2:
+        positive, name = positive_class(facts)
         for label, proba, style in models:
-            precision, recall, _ = precision_recall_curve(y, proba[:, 1])
+            precision, recall, _ = precision_recall_curve(y == positive, proba[:, positive])
             ax.plot(recall, precision, style, label=label)
-        ax.set_title(f"Precision-recall curve (positive class {facts.run.class_names[1]})")
+        ax.set_title(f"Precision-recall curve (positive class {name})")
     elif facts.n_classes <= PER_CLASS_CURVES:
         colors = class_colors(facts.n_classes)
         for c, class_name in enumerate(facts.run.class_names):
@@ -212,13 +223,14 @@ def precision_recall(facts, preds: Predictions):
 
 
 def prediction_comparison(facts, preds: Predictions):
-    """Left: teacher vs student probability of the teacher's predicted class (binary: of class 1);
-    right: confusion of teacher labels against student labels."""
+    """Left: teacher vs student probability of the teacher's predicted class (binary: of the
+    positive class); right: confusion of teacher labels against student labels."""
     teacher_label, student_label = preds.teacher.argmax(1), preds.student.argmax(1)
     fig = new_figure(12, 5.2)
     left, right = fig.subplots(1, 2)
     if facts.n_classes == 2:
-        tp, sp, what = preds.teacher[:, 1], preds.student[:, 1], f"P(class {facts.run.class_names[1]})"
+        positive, name = positive_class(facts)
+        tp, sp, what = preds.teacher[:, positive], preds.student[:, positive], f"P(class {name})"
     else:
         rows = np.arange(len(teacher_label))
         tp, sp = preds.teacher[rows, teacher_label], preds.student[rows, teacher_label]

@@ -1,5 +1,6 @@
 """The report as a list of blocks: header, feature selection, performance, student structure,
-data views, compression, then export and bench (`deploy.py`) and the conclusions.
+data views, compression, then export and bench (`deploy.py`), class balance, baselines and paired
+verdicts (`balance.py`) and the conclusions.
 
 Numbers come from metrics.json (distill) and, when present, export.json and the bench JSONs; no
 number is typed into a sentence here, every one goes through the formatters in `text.py`.
@@ -9,14 +10,21 @@ from __future__ import annotations
 
 from kdedge.contract import StudentConfig, TeacherConfig
 from kdedge.report import deploy
+from kdedge.report.balance import verdicts_section
 from kdedge.report.collect import Facts, reference_bench
 from kdedge.report.conclusions import conclusions
 from kdedge.report.render import Bullets, Heading, Image, Note, Para, Table
 from kdedge.report.text import (caption, fmt_change, fmt_float, fmt_int, fmt_metric, fmt_pct,
                                 fmt_ratio, fmt_signed, skip_reason, tr)
 
-METRICS = (("accuracy", "accuracy"), ("precision", "precision"), ("recall", "recall"),
-           ("f1", "f1"), ("auc_roc", "roc_auc"), ("auc_pr", "pr_auc"), ("log_loss", "log_loss"))
+# The performance table's rows: (TEXT key of the label, field of ClassificationMetrics); binary
+# data adds the positive class's precision and recall, and its ROC-AUC and PR-AUC replace the
+# macro one-vs-rest ones.
+METRICS = (("r_accuracy", "accuracy"), ("r_balanced_accuracy", "balanced_accuracy"),
+           ("r_precision_weighted", "precision_weighted"), ("r_recall_weighted", "recall_weighted"),
+           ("r_f1_weighted", "f1_weighted"), ("r_f1_macro", "f1_macro"))
+POSITIVE_METRICS = (("r_precision_positive", "precision"), ("r_recall_positive", "recall"))
+AREAS = ("roc_auc", "pr_auc")
 # The plots each section shows, in order (the bench plots are placed by deploy.bench_section).
 SECTION_PLOTS = {
     "s_features": ("feature_importance", "importance_distribution", "correlation_matrix",
@@ -37,7 +45,7 @@ def build_document(facts: Facts, *, lang: str, plots: set[str], skipped: dict | 
     numbered = [("s_features", _features), ("s_performance", _performance),
                 ("s_structure", _structure), ("s_dataviews", _dataviews),
                 ("s_compression", _compression), ("s_export", deploy.export_section),
-                ("s_bench", deploy.bench_section)]
+                ("s_bench", deploy.bench_section), ("s_verdicts", verdicts_section)]
     for number, (key, build) in enumerate(numbered, start=1):
         blocks.append(Heading(f"{number}. {tr(lang, key)}"))
         blocks += build(facts, lang, plots)
@@ -101,11 +109,26 @@ def _features(facts: Facts, lang: str, plots: set[str]) -> list:
             ] + images(lang, plots, SECTION_PLOTS["s_features"])
 
 
+def _performance_rows(facts: Facts, lang: str) -> list[tuple[str, object]]:
+    """(label, value getter) of every row of the performance table, each label saying its
+    average (weighted, macro, positive class X)."""
+    rows = [(tr(lang, label), lambda q, key=key: getattr(q, key)) for label, key in METRICS]
+    positive = facts.positive_class
+    if positive is not None:
+        rows += [(tr(lang, label, c=positive),
+                  lambda q, key=key: None if q.positive is None else getattr(q.positive, key))
+                 for label, key in POSITIVE_METRICS]
+    kind = "macro" if positive is None else "positive"
+    rows += [(tr(lang, f"r_{key}_{kind}", c=positive), lambda q, key=key: getattr(q, key))
+             for key in AREAS]
+    return rows + [(tr(lang, "r_log_loss"), lambda q: q.log_loss)]
+
+
 def _performance(facts: Facts, lang: str, plots: set[str]) -> list:
     m = facts.metrics
     rows = []
-    for label, key in METRICS:
-        t, s, b = (getattr(model, key) for model in (m.teacher, m.student, m.student_no_kd))
+    for label, get in _performance_rows(facts, lang):
+        t, s, b = (get(model) for model in (m.teacher, m.student, m.student_no_kd))
         rows.append([label, fmt_metric(t), fmt_metric(s), fmt_metric(b),
                      fmt_signed(None if t is None or s is None else s - t)])
     headers = [tr(lang, h) for h in ("h_metric", "h_teacher", "h_student", "h_no_kd", "h_diff")]
@@ -114,7 +137,8 @@ def _performance(facts: Facts, lang: str, plots: set[str]) -> list:
         [tr(lang, "disagreement"), f"{fmt_metric(m.disagreement)} ({fmt_pct(m.disagreement)})"],
         [tr(lang, "agreement_no_kd"), fmt_metric(m.agreement_no_kd)],
     ], title=tr(lang, "consistency"))
-    return ([Table(headers, rows), Para(tr(lang, "kd_gain", gain=fmt_signed(m.kd_gain))), consistency]
+    return ([Table(headers, rows), Para(tr(lang, "averages_note")),
+             Para(tr(lang, "kd_gain", gain=fmt_signed(m.kd_gain))), consistency]
             + images(lang, plots, SECTION_PLOTS["s_performance"]))
 
 

@@ -39,6 +39,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "s_compression": ("Compression", "模型压缩"),
     "s_export": ("ONNX export", "ONNX 导出"),
     "s_bench": ("On-device benchmark", "设备端基准测试"),
+    "s_verdicts": ("Class balance, baselines and paired verdicts", "类别分布、基线模型与配对检验"),
     "s_conclusions": ("Conclusions", "结论"),
     # feature selection
     "selected": ("Selected features: {k} / {n} ({pct})", "选择的特征：{k} / {n}（{pct}）"),
@@ -50,6 +51,25 @@ TEXT: dict[str, tuple[str, str]] = {
     "h_metric": ("Metric", "指标"), "h_teacher": ("Teacher", "教师模型"),
     "h_student": ("Student (KD)", "学生模型（蒸馏）"), "h_no_kd": ("Student (no KD)", "学生模型（无蒸馏）"),
     "h_diff": ("Student − teacher", "学生 − 教师"),
+    # performance rows: every averaged figure says which average it is
+    "r_accuracy": ("Accuracy", "准确率"),
+    "r_balanced_accuracy": ("Balanced accuracy (macro recall)", "平衡准确率（宏平均召回率）"),
+    "r_precision_weighted": ("Precision (weighted)", "精确率（加权平均）"),
+    "r_recall_weighted": ("Recall (weighted, = accuracy)", "召回率（加权平均，= 准确率）"),
+    "r_f1_weighted": ("F1 (weighted)", "F1（加权平均）"),
+    "r_f1_macro": ("F1 (macro)", "F1（宏平均）"),
+    "r_precision_positive": ("Precision (positive class {c})", "精确率（正类 {c}）"),
+    "r_recall_positive": ("Recall (positive class {c})", "召回率（正类 {c}）"),
+    "r_roc_auc_positive": ("ROC-AUC (positive class {c})", "ROC-AUC（正类 {c}）"),
+    "r_pr_auc_positive": ("PR-AUC (positive class {c})", "PR-AUC（正类 {c}）"),
+    "r_roc_auc_macro": ("ROC-AUC (macro one-vs-rest)", "ROC-AUC（宏平均，一对其余）"),
+    "r_pr_auc_macro": ("PR-AUC (macro one-vs-rest)", "PR-AUC（宏平均，一对其余）"),
+    "r_log_loss": ("Log loss", "对数损失"),
+    "averages_note": ("Weighted: averaged over classes weighted by their test rows; macro: the "
+                      "unweighted mean over classes (each class counts the same); positive class: "
+                      "that class alone, one-vs-rest.",
+                      "加权平均：按各类别测试样本数加权的类别平均；宏平均：各类别的不加权平均（每个类别同等"
+                      "重要）；正类：仅该类别，一对其余。"),
     "kd_gain": ("KD gain (accuracy of KD student − no-KD student): {gain}",
                 "蒸馏增益（蒸馏学生准确率 − 无蒸馏学生准确率）：{gain}"),
     "consistency": ("Prediction consistency", "预测一致性"),
@@ -123,6 +143,69 @@ TEXT: dict[str, tuple[str, str]] = {
                    "不同（{models}）；这些单元格可能不代表已导出的模型，也不据此得出速度结论。"),
     "quick_note": ("{target} was measured with --quick: repetitions too few for reliable numbers.",
                    "{target} 使用 --quick 测量：重复次数太少，数据不可靠。"),
+    # class balance, baselines and paired verdicts
+    "class_counts": ("Rows per class in each split", "各划分中每个类别的行数"),
+    "h_class": ("Class", "类别"), "h_train": ("Train", "训练集"), "h_val": ("Validation", "验证集"),
+    "h_test": ("Test", "测试集"), "h_all": ("All", "合计"), "total": ("Total", "合计"),
+    "positive_mark": ("{c} (positive)", "{c}（正类）"),
+    "positive_class": ("Positive class: {c}, {rule}. Recall, precision, ROC-AUC and PR-AUC of "
+                       "the positive class are those of {c}.",
+                       "正类：{c}，{rule}。正类的召回率、精确率、ROC-AUC 和 PR-AUC 均指 {c}。"),
+    "rule_minority": ("the minority class of the training split (`--positive LABEL` overrides)",
+                      "即训练集中的少数类（可用 `--positive LABEL` 指定）"),
+    "rule_tie": ("the second label in sorted order, as the training split is balanced "
+                 "(`--positive LABEL` overrides)",
+                 "训练集类别均衡，取排序后的第二个标签（可用 `--positive LABEL` 指定）"),
+    "rule_requested": ("chosen with `--positive`", "由 `--positive` 指定"),
+    "rule_other": ("chosen as: {rule}", "选择方式：{rule}"),
+    "no_positive": ("Multi-class data: there is no positive class; averaged figures are macro or "
+                    "weighted, as each header says.",
+                    "多类别数据：没有正类；平均指标为宏平均或加权平均，见各列标题。"),
+    "models_table": ("Teacher, students and baselines on the same {n} test rows",
+                     "教师、学生与基线模型在相同的 {n} 行测试集上的表现"),
+    "h_inputs": ("Inputs", "输入特征数"), "h_predicted_classes": ("Classes predicted", "预测的类别数"),
+    "per_class_table": ("Per-class scores on the test split (one-vs-rest), teacher vs student",
+                        "测试集上各类别得分（一对其余），教师 vs 学生"),
+    "h_support": ("Support (test rows)", "样本数（测试集）"),
+    "h_of": ("{m}: {q}", "{m}：{q}"),
+    "q_precision": ("precision", "精确率"), "q_recall": ("recall", "召回率"), "q_f1": ("F1", "F1"),
+    "comparisons_table": ("Paired verdicts: both models on the same test rows",
+                          "配对检验：两个模型在相同测试样本上的比较"),
+    "comparisons_note": ("Δ = B − A. The interval is a paired bootstrap 95% interval of Δ (the same "
+                         "resampled rows for both models, seeded); the p-value is the exact "
+                         "McNemar test on the rows only one model got right. The verdict follows "
+                         "the interval: it excludes 0 → B worse or B better; otherwise no "
+                         "detectable difference, and half its width is the smallest difference "
+                         "that comparison could have detected.",
+                         "Δ = B − A。区间为 Δ 的配对自助法 95% 区间（两个模型使用相同的重抽样样本，"
+                         "固定随机种子）；p 值为对仅一个模型预测正确的样本做的精确 McNemar 检验。结论由区间"
+                         "决定：不含 0 → B 更差或 B 更好；否则为无可检测差异，区间半宽即该比较能检测到的"
+                         "最小差异。"),
+    "h_a": ("A (reference)", "A（参照）"), "h_b": ("B", "B"), "h_value_a": ("A", "A 值"),
+    "h_value_b": ("B", "B 值"), "h_delta": ("Δ = B − A", "Δ = B − A"),
+    "h_interval": ("95% interval of Δ", "Δ 的 95% 区间"),
+    "h_discordant": ("Rows only A / only B right", "仅 A / 仅 B 正确的行数"),
+    "h_p": ("McNemar p", "McNemar p"), "h_detectable": ("Smallest detectable", "最小可检测差异"),
+    "h_rows": ("Rows", "行数"),
+    "verdict.b_worse": ("B worse", "B 更差"), "verdict.b_better": ("B better", "B 更好"),
+    "verdict.no_difference": ("no detectable difference", "无可检测差异"),
+    # model names (`model.<name>`), in sentences and tables; {c} the majority class, {k}, {n}
+    "model.teacher": ("Teacher", "教师模型"),
+    "model.student": ("Student (KD)", "学生模型（蒸馏）"),
+    "model.student_no_kd": ("No-KD student", "无蒸馏学生模型"),
+    "model.student_all_features": ("Student on all {n} features", "使用全部 {n} 个特征的学生模型"),
+    "model.majority": ("Majority class (always {c})", "多数类基线（总是预测 {c}）"),
+    "model.logreg_k": ("LogisticRegression on the {k} selected features",
+                       "基于 {k} 个所选特征的 LogisticRegression"),
+    "model.logreg_all": ("LogisticRegression on all {n} features",
+                         "基于全部 {n} 个特征的 LogisticRegression"),
+    "model.hgb_all": ("HistGradientBoosting on all {n} features",
+                      "基于全部 {n} 个特征的 HistGradientBoosting"),
+    "model.graph": ("{m}, {v} graph", "{m}，{v} 计算图"),
+    # compared metrics (`metric.<PairedComparison.metric>`); {c} the positive class
+    "metric.accuracy": ("accuracy", "准确率"),
+    "metric.positive_recall": ("recall of the positive class {c}", "正类 {c} 的召回率"),
+    "metric.pr_auc": ("PR-AUC of the positive class {c}", "正类 {c} 的 PR-AUC"),
     # plot captions (`caption.<plot>`)
     "caption.correlation_matrix": ("Correlation matrix of all features", "全部特征的相关矩阵"),
     "caption.feature_importance": ("Feature importance (teacher, permutation)",
@@ -163,36 +246,63 @@ TEXT: dict[str, tuple[str, str]] = {
     "skip.needs_export": ("it is drawn through the exported ONNX graph, which this run does not have "
                           "yet: run `{cmd}`",
                           "此图通过导出的 ONNX 计算图绘制，而此运行目录尚未导出：运行 `{cmd}`"),
-    # conclusions (`finding.`); {q} is a noise_within/noise_beyond clause, {d} in acc_drop* a
-    # magnitude (the words say "below"), {limit} the threshold the comparison used
-    "finding.noise_within": ("within the noise of a {n}-row test split (±{x})",
-                             "在 {n} 行测试集的噪声范围（±{x}）之内"),
-    "finding.noise_beyond": ("beyond the noise of a {n}-row test split (±{x})",
-                             "超出 {n} 行测试集的噪声范围（±{x}）"),
-    "finding.acc_drop": ("The student's accuracy ({s}) is {d} below the teacher's ({t}): more than "
-                         "{limit} lost, {q}.",
-                         "学生模型准确率（{s}）比教师模型（{t}）低 {d}：损失超过 {limit}，{q}。"),
-    "finding.acc_drop_noise": ("The student's accuracy ({s}) is {d} below the teacher's ({t}): more "
-                               "than the {limit} threshold, but {q}: no evidence that the student "
-                               "lost accuracy.",
-                               "学生模型准确率（{s}）比教师模型（{t}）低 {d}：超过 {limit} 的阈值，但{q}："
-                               "没有证据表明学生模型损失了准确率。"),
-    "finding.acc_close": ("The student's accuracy ({s}) is within {limit} of the teacher's ({t}) "
-                          "({d}), {q}.",
-                          "学生模型准确率（{s}）与教师模型（{t}）相差在 {limit} 以内（{d}），{q}。"),
-    "finding.acc_better": ("The student's accuracy ({s}) matches or exceeds the teacher's ({t}) "
-                           "({d}), {q}.",
-                           "学生模型准确率（{s}）达到或超过教师模型（{t}）（{d}），{q}。"),
-    "finding.kd_worse": ("KD made the student worse: accuracy {kd} with KD vs {nokd} without ({g}), "
-                         "{q}.",
-                         "蒸馏使学生模型变差：蒸馏准确率 {kd}，无蒸馏 {nokd}（{g}），{q}。"),
-    "finding.kd_same": ("KD made no difference to accuracy: {kd} with and without KD.",
-                        "蒸馏对准确率没有影响：有无蒸馏均为 {kd}。"),
-    "finding.kd_noise": ("KD vs no-KD: {kd} vs {nokd} ({g}), {q}: no evidence KD helped or hurt.",
-                         "蒸馏 vs 无蒸馏：{kd} 对 {nokd}（{g}），{q}：没有证据表明蒸馏有益或有害。"),
-    "finding.kd_better": ("KD improved the student: accuracy {kd} with KD vs {nokd} without ({g}), "
-                          "{q}.",
-                          "蒸馏提升了学生模型：蒸馏准确率 {kd}，无蒸馏 {nokd}（{g}），{q}。"),
+    # conclusions (`finding.`): {limit} is the threshold the comparison used
+    # a paired verdict (`finding.paired_<verdict>`): {a} the reference, {b} the model compared,
+    # {d} = b − a, {evidence} a finding.evidence_* clause, {md} the smallest detectable difference
+    "finding.paired_b_worse": ("{b} lost {metric} against {a}: {vb} vs {va}, {d} ({evidence}).",
+                               "{b}相比{a}损失了{metric}：{vb} 对 {va}，{d}（{evidence}）。"),
+    "finding.paired_b_better": ("{b} gained {metric} over {a}: {vb} vs {va}, {d} ({evidence}).",
+                                "{b}相比{a}提升了{metric}：{vb} 对 {va}，{d}（{evidence}）。"),
+    "finding.paired_no_difference": ("{b} vs {a}, {metric}: {vb} vs {va}, {d} ({evidence}): no "
+                                     "detectable difference; this {n}-row comparison could only "
+                                     "have detected a difference of about {md} or more.",
+                                     "{b}与{a}的{metric}：{vb} 对 {va}，{d}（{evidence}）：没有可检测"
+                                     "到的差异；这一 {n} 行的比较只能检测到约 {md} 及以上的差异。"),
+    "finding.paired_identical": ("{b} and {a} are right on exactly the same of the {n} rows "
+                                 "compared: no difference in {metric}.",
+                                 "在比较的 {n} 行中，{b}与{a}预测正确的行完全相同：{metric}没有差异。"),
+    "finding.evidence_rows": ("95% paired bootstrap interval {ci}; {oa} rows only {a} got right, "
+                              "{ob} only {b}; exact McNemar p {p}",
+                              "95% 配对自助区间 {ci}；仅{a}正确 {oa} 行，仅{b}正确 {ob} 行；"
+                              "精确 McNemar 检验 p {p}"),
+    "finding.evidence_interval": ("95% paired bootstrap interval {ci}, {boot} resamples",
+                                  "95% 配对自助区间 {ci}，{boot} 次重抽样"),
+    "finding.teacher_useless": ("The teacher learned nothing useful: it is not significantly more "
+                                "accurate than always predicting the majority class {c} ({t} vs "
+                                "{m}; {evidence}). A student distilled from it cannot be useful "
+                                "either: check the labels and the features first.",
+                                "教师模型没有学到有用的信息：它并不比总是预测多数类 {c} 显著更准确"
+                                "（{t} 对 {m}；{evidence}）。由它蒸馏出的学生模型也不可能有用：请先检查"
+                                "标签和特征。"),
+    "finding.no_paired": ("no paired comparison recorded", "未记录配对比较"),
+    "finding.warning": ("Distill warned: {w}", "蒸馏阶段警告：{w}"),
+    "finding.beats_teacher": ("A baseline is significantly more accurate than the teacher, so this "
+                              "teacher is not the model to distil: {s}",
+                              "有基线模型显著优于教师模型，因此不宜以此教师模型蒸馏：{s}"),
+    "finding.simpler_as_good": ("A simpler model would do as well as the student: {s}",
+                                "更简单的模型与学生模型同样可行：{s}"),
+    "finding.single_class": ("{m} predicts only class {c} on the test split: it separates nothing.",
+                             "{m}在测试集上只预测类别 {c}：它没有区分任何类别。"),
+    "finding.raise_features": ("The most important feature left out, {next} (importance {vn}), is "
+                               "at least {r}× as important as the least important one kept, "
+                               "{kept} ({vk}): raising --features above {k} may help.",
+                               "未选中的最重要特征 {next}（重要性 {vn}）至少是已选中最不重要特征 {kept}"
+                               "（{vk}）的 {r} 倍：将 --features 提高到 {k} 以上可能有帮助。"),
+    "finding.k_too_small": ("k too small: {s} loses to {t}, but {all} does not and is more accurate "
+                            "than {s} ({va} vs {vs}): the dropped features carry what the student "
+                            "misses; raise --features above {k}.",
+                            "k 太小：{s}不如{t}，但{all}没有输给{t}，且比{s}更准确（{va} 对 {vs}）："
+                            "被舍弃的特征包含学生模型缺少的信息；请将 --features 提高到 {k} 以上。"),
+    "finding.student_too_small": ("Student too small: {all} also loses to {t} ({va} vs {vt}): "
+                                  "more features will not close the gap; a larger student "
+                                  "(--rank, --student_hidden) may.",
+                                  "学生模型太小：{all}同样不如{t}（{va} 对 {vt}）：增加特征无法弥补差距；"
+                                  "更大的学生模型（--rank、--student_hidden）或许可以。"),
+    "finding.size_unclear": ("{s} loses to {t}; {all} neither loses to {t} nor beats {s} "
+                             "detectably ({va} vs {vt} and {vs}): this split cannot tell whether "
+                             "k or the student's size is the limit.",
+                             "{s}不如{t}；{all}既没有可检测地输给{t}，也没有可检测地优于{s}（{va} 对 "
+                             "{vt} 和 {vs}）：此数据划分无法判断限制因素是 k 还是学生模型的大小。"),
     "finding.agree_low": ("Agreement with the teacher is {a}, below {limit}: the student predicts a "
                           "different class on {d} of test rows.",
                           "与教师模型的一致率为 {a}，低于 {limit}：学生模型在 {d} 的测试样本上预测了"
@@ -325,3 +435,18 @@ def fmt_points(delta, *, signed: bool = True) -> str:
     """An accuracy difference in percentage points: -0.012 → -1.20 pt; unsigned → 1.20 pt (for
     sentences that say "below"/"above" themselves)."""
     return f"{delta * 100:+.2f} pt" if signed else f"{abs(delta) * 100:.2f} pt"
+
+
+def fmt_interval(low, high) -> str:
+    """A paired interval of a difference in percentage points: [-3.75, -0.83] pt."""
+    return f"[{low * 100:+.2f}, {high * 100:+.2f}] pt"
+
+
+def fmt_p(value, *, relation: bool = False) -> str:
+    """A p-value to 4 decimals, below 0.0001 as "< 0.0001"; `relation` adds "= " before a value
+    (for "p = 0.0061" beside "p < 0.0001")."""
+    if value is None:
+        return "—"
+    if value < 1e-4:
+        return "< 0.0001"
+    return f"= {value:.4f}" if relation else f"{value:.4f}"

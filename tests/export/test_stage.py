@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import onnx
 import pytest
+from sklearn.metrics import average_precision_score
 
 import kdedge.export.stage as stage
 from kdedge import rundir
@@ -21,7 +22,8 @@ from kdedge.export.parity import make_session, onnx_outputs
 from kdedge.fold import fold_model
 from kdedge.metrics import classification_metrics
 from kdedge.rundir import KdedgeError
-from kdedge.runtime.interface import InterfaceError
+from kdedge.runtime.interface import InterfaceError, check_interface
+from kdedge.verdicts import bootstrap_weights, paired_accuracy
 
 STEMS = ["teacher", "student", "student.int8", "student.int8-static", "student.fp16"]
 
@@ -74,8 +76,61 @@ def test_export_run_metrics_come_from_the_onnx_outputs(full_run, export_summary)
         assert record.agreement_fp32 == pytest.approx(np.mean(labels == fp32_labels))
         with warnings.catch_warnings():  # float32 rows sum to 1 only within ~1e-7
             warnings.simplefilter("ignore", UserWarning)
-            expected = classification_metrics(y, proba)
-        assert record.metrics.log_loss == pytest.approx(expected["log_loss"])
+            expected = classification_metrics(y, proba, class_names=run.class_names,
+                                              positive=run.positive)
+        assert record.metrics.log_loss == pytest.approx(expected.log_loss)
+        assert record.metrics.pr_auc == pytest.approx(expected.pr_auc)
+        assert record.metrics.confusion_matrix == expected.confusion_matrix
+        assert record.metrics.positive.name == run.metrics.data.positive_class == "1"
+
+
+def test_export_run_pairs_every_variant_with_its_fp32_graph(full_run, export_summary):
+    """paired_vs_fp32: a = the fp32 student, b = the variant, on the run's seeded resamples;
+    recomputed here from the graphs' own labels."""
+    run = load_run(full_run)
+    x, y = run.input_rows("student"), run.split["y_test"]
+    labels = {stem: onnx_outputs(make_session(onnx.load(full_run / f"onnx/{stem}.onnx")), x)[1]
+              for stem in STEMS[1:]}
+    weights = bootstrap_weights(len(y), seed=run.manifest.seed)
+    for stem, record in export_summary.models.items():
+        if record.variant == "fp32":
+            assert record.paired_vs_fp32 is None
+            continue
+        paired = record.paired_vs_fp32
+        assert (paired.a, paired.b, paired.metric, paired.n) == ("student", stem, "accuracy", 1000)
+        assert paired == paired_accuracy(y, labels["student"], labels[stem], a="student", b=stem,
+                                         weights=weights)
+        assert paired.value_b == record.metrics.accuracy
+        assert paired.only_a == np.sum((labels["student"] == y) & (labels[stem] != y))
+
+
+def _graph(run_dir, stem: str, x: np.ndarray) -> stage.Graph:
+    """A stage.Graph of an exported file, scored on `x` (as write_graph builds it)."""
+    model = onnx.load(run_dir / f"onnx/{stem}.onnx")
+    proba, labels = onnx_outputs(make_session(model), x)
+    name, _, variant = stem.partition(".")
+    return stage.Graph(model=name, variant=variant or "fp32", proto=model,
+                       interface=check_interface(model, name=stem), feature_names=[],
+                       class_names=["0", "1"], file_bytes=0,
+                       probabilities=proba.astype(np.float64), labels=labels)
+
+
+@pytest.mark.parametrize("positive", [0, 1])
+def test_exported_model_scores_the_given_positive_class(full_run, positive):
+    run = load_run(full_run)
+    x, y = run.input_rows("student"), run.split["y_test"]
+    student, int8 = _graph(full_run, "student", x), _graph(full_run, "student.int8", x)
+    teacher = _graph(full_run, "teacher", run.input_rows("teacher"))
+    with warnings.catch_warnings():  # float32 rows sum to 1 only within ~1e-7
+        warnings.simplefilter("ignore", UserWarning)
+        record = stage.exported_model(int8, fp32=student, teacher=teacher, y_test=y,
+                                      positive=positive, resamples=bootstrap_weights(1000, seed=0),
+                                      reject_threshold=0.01)
+    scores = int8.probabilities[:, positive]
+    assert record.metrics.positive.name == str(positive)
+    assert record.metrics.positive.support == np.sum(y == positive)
+    assert record.metrics.pr_auc == pytest.approx(average_precision_score(y == positive, scores))
+    assert record.paired_vs_fp32.b == "student.int8"
 
 
 def test_export_run_student_is_much_smaller_than_teacher(export_summary):
@@ -163,6 +218,11 @@ def test_export_run_judges_variants_with_known_verdicts(run_copy, monkeypatch):
     assert (run_copy / rejected.path).is_file()  # kept on disk for inspection
     assert accepted.verdict == "accepted" and accepted.reason is None
     assert accepted.metrics == summary.models["student"].metrics
+    # every row the fp32 student gets right as the majority class 0 is lost to the broken int8
+    assert rejected.paired_vs_fp32.verdict == "b_worse" and rejected.paired_vs_fp32.p_value < 1e-6
+    same = accepted.paired_vs_fp32
+    assert (same.verdict, same.ci_low, same.ci_high, same.only_a, same.only_b) == (
+        "no_difference", 0.0, 0.0, 0, 0)
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,22 @@ REPORT_WITHOUT_TORCH = textwrap.dedent("""
     torch_modules = sorted(m for m in sys.modules if m.split(".")[0] == "torch")
     print(json.dumps({"blocked": blocked, "torch_modules": torch_modules}))
 """)
+
+
+# A number: optional sign (only after a space, bracket or line start), thousands, decimals, percent.
+NUMBER = re.compile(r"(?:(?<=[\s(（|：，])[-+])?\d+(?:,\d{3})*(?:\.\d+)?%?")
+
+
+def _numbers(markdown: str) -> list[str]:
+    lines = [line for line in markdown.splitlines() if "生成时间" not in line and "Generated" not in line]
+    return NUMBER.findall("\n".join(lines))
+
+
+@pytest.fixture()
+def numbers():
+    """`numbers(markdown)`: every number of a rendered report (the generation time left out), to
+    check that the zh and en reports carry the same ones."""
+    return _numbers
 
 
 def copy_run(src: Path, dst: Path) -> Path:
@@ -177,4 +194,19 @@ def tiny_run(tmp_path_factory) -> Path:
                               for i, (a, b, c) in enumerate(rng.normal(size=(20, 3)))]
     (base / "tiny.csv").write_text("\n".join(rows) + "\n")
     return distill(data=str(base / "tiny.csv"), target="label", features=2, max_epochs=3,
+                   out=str(base / "run"))
+
+
+@pytest.fixture(scope="session")
+def random_run(tmp_path_factory) -> Path:
+    """A run on 600 rows of noise with random 0/1 labels: a teacher that can learn nothing."""
+    from kdedge.distill import distill
+
+    base = tmp_path_factory.mktemp("random")
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(600, 5)), rng.integers(0, 2, size=600)
+    rows = ["a,b,c,d,e,label"] + [",".join(f"{v:.4f}" for v in x) + f",{label}"
+                                  for x, label in zip(X, y)]
+    (base / "random.csv").write_text("\n".join(rows) + "\n")
+    return distill(data=str(base / "random.csv"), target="label", max_epochs=5,
                    out=str(base / "run"))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
+import numpy as np
 import pytest
 
 from kdedge.contract import BenchReport, ContractError, read_record, write_record
@@ -102,3 +104,17 @@ def test_collect_bench_list_paths_read_in_order(full_run, make_bench, tmp_path):
     b = make_bench(tmp_path / "b.json", target="b")
     assert [x.target for x in collect(full_run, bench_files=[b, str(a)]).benches] == [
         "x86-test", "b", "a"]
+
+
+def test_collect_positive_class_of_binary_run(facts, wine_report):
+    data = facts.metrics.data
+    counts = data.split_class_counts.train
+    assert facts.positive_class == data.class_names[int(np.argmin(counts))]  # the minority
+    assert facts.run.class_names[facts.positive_index] == facts.positive_class
+    assert collect(wine_report).positive_index is None  # multi-class: no positive class
+
+
+def test_collect_positive_class_not_a_class_named(facts):
+    facts.run.metrics.data = dataclasses.replace(facts.metrics.data, positive_class="fault")
+    with pytest.raises(KdedgeError, match="positive_class 'fault' is not one of the classes"):
+        facts.positive_index

@@ -45,7 +45,7 @@ def test_make_report_imports_no_torch(no_torch_report):
 def test_make_report_full_run_sections(full_report):
     text = _report(full_report)
     headings = [line for line in text.splitlines() if line.startswith("## ")]
-    assert len(headings) == 8 and headings[-1] == "## 8. 结论"
+    assert len(headings) == 9 and headings[-2:] == ["## 8. 类别分布、基线模型与配对检验", "## 9. 结论"]
     assert "暂无" not in text and "未绘制" not in text  # every stage present, every plot drawn
     assert "student (int8-static)" in text and "arm64-emulated（模拟运行，非性能数据）" in text
     assert "arm64-emulated 上的计时为模拟运行（qemu）：不是性能数据。" in text

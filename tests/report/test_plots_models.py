@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+from sklearn.metrics import precision_recall_curve
 
 from kdedge.metrics import agreement
 from kdedge.report.collect import collect
 from kdedge.report.figure import PlotSkipped
 from kdedge.report.plots_models import (decision_boundary, factor_feature_heatmap, factor_gates,
-                                        onnx_probabilities, precision_recall, predictions)
+                                        onnx_probabilities, precision_recall, prediction_comparison,
+                                        predictions)
 
 
 def test_predictions_reproduce_metrics(facts):
@@ -80,3 +84,40 @@ def test_precision_recall_class_absent_skipped(facts):
 
 def test_precision_recall_both_classes_drawn(facts):
     assert len(precision_recall(facts, predictions(facts)).axes[0].get_lines()) == 2
+
+
+def _positive_is(facts, index: int) -> str:
+    """Make class `index` the run's positive class (as `--positive` would); returns its name."""
+    name = facts.run.class_names[index]
+    facts.run.metrics.data = dataclasses.replace(facts.metrics.data, positive_class=name)
+    return name
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_precision_recall_curve_of_the_positive_class(facts, index):
+    """The curve is the positive class's (metrics.json), not whichever label sorts second."""
+    name = _positive_is(facts, index)
+    preds = predictions(facts)
+    ax = precision_recall(facts, preds).axes[0]
+    assert ax.get_title() == f"Precision-recall curve (positive class {name})"
+    y = facts.run.split["y_test"]
+    precision, recall, _ = precision_recall_curve(y == index, preds.teacher[:, index])
+    np.testing.assert_allclose(ax.get_lines()[0].get_xdata(), recall)
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), precision)
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_prediction_comparison_probability_of_the_positive_class(facts, index):
+    name = _positive_is(facts, index)
+    preds = predictions(facts)
+    left = prediction_comparison(facts, preds).axes[0]
+    assert left.get_xlabel() == f"Teacher P(class {name})"
+    same = preds.teacher.argmax(1) == preds.student.argmax(1)
+    np.testing.assert_allclose(left.collections[0].get_offsets()[:, 0], preds.teacher[same, index])
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_decision_boundary_colorbar_names_the_positive_class(full_facts, index):
+    name = _positive_is(full_facts, index)
+    fig = decision_boundary(full_facts, "student")
+    assert fig.axes[1].get_ylabel() == f"P(class {name})"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from kdedge.report.figure import PlotSkipped
@@ -12,23 +10,15 @@ from kdedge.report.render import Table, render_markdown
 from kdedge.report.sections import build_document
 from kdedge.rundir import read_json
 
-# A number: optional sign (only after a space, bracket or line start), thousands, decimals, percent.
-NUMBER = re.compile(r"(?:(?<=[\s(（|：，])[-+])?\d+(?:,\d{3})*(?:\.\d+)?%?")
-
-
-def _numbers(markdown: str) -> list[str]:
-    lines = [line for line in markdown.splitlines() if "生成时间" not in line and "Generated" not in line]
-    return NUMBER.findall("\n".join(lines))
-
 
 @pytest.mark.parametrize("fixture", ["facts", "full_facts"])
-def test_build_document_zh_en_same_numbers(fixture, request):
+def test_build_document_zh_en_same_numbers(fixture, request, numbers):
     facts = request.getfixturevalue(fixture)
     zh = render_markdown(build_document(facts, lang="zh", plots=set(ALL_PLOTS)))
     en = render_markdown(build_document(facts, lang="en", plots=set(ALL_PLOTS)))
     assert zh != en
     # Tables carry the same cells wherever a number stands; sentences may order numbers differently.
-    assert sorted(_numbers(zh)) == sorted(_numbers(en))
+    assert sorted(numbers(zh)) == sorted(numbers(en))
 
 
 def test_build_document_feature_usage_k_over_n(facts):
@@ -108,3 +98,21 @@ def test_build_document_skipped_plot_says_why_in_its_section(facts):
     assert "plots/tsne.png" not in en and "plots/pca_scatter.png" in views
     zh = render_markdown(build_document(facts, lang="zh", plots=drawn, skipped=skipped))
     assert "> 未绘制“测试集 t-SNE”：测试集只有 2 行，少于所需的 5 行。" in zh
+
+
+
+def _tables(facts, lang="en") -> list[Table]:
+    return [b for b in build_document(facts, lang=lang, plots=set()) if isinstance(b, Table)]
+
+
+def test_build_document_performance_rows_say_their_average(facts):
+    positive = facts.metrics.data.positive_class
+    rows = [row[0] for row in _tables(facts)[1].rows]
+    assert rows == ["Accuracy", "Balanced accuracy (macro recall)", "Precision (weighted)",
+                    "Recall (weighted, = accuracy)", "F1 (weighted)", "F1 (macro)",
+                    f"Precision (positive class {positive})", f"Recall (positive class {positive})",
+                    f"ROC-AUC (positive class {positive})", f"PR-AUC (positive class {positive})",
+                    "Log loss"]
+    student = facts.metrics.student
+    row = _tables(facts)[1].rows[rows.index(f"Recall (positive class {positive})")]
+    assert row[2] == f"{student.positive.recall:.4f}"

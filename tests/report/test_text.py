@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from kdedge.contract import PREDICTION_KEYS, PairedComparison
 from kdedge.report import make
 from kdedge.report.figure import PlotSkipped
-from kdedge.report.text import (LANGS, TEXT, caption, fmt_change, fmt_int, fmt_pct, fmt_points,
-                                fmt_ratio, skip_reason, tr)
+from kdedge.report.text import (LANGS, TEXT, caption, fmt_change, fmt_int, fmt_interval, fmt_p,
+                                fmt_pct, fmt_points, fmt_ratio, skip_reason, tr)
 
 REPORT_PACKAGE = Path(make.__file__).parent
 
@@ -32,10 +33,26 @@ def _nodes():
             yield path.name, node
 
 
+def _namespace(prefix: str) -> set[str]:
+    return {key[len(prefix) + 1:] for key in TEXT if key.startswith(prefix + ".")}
+
+
 def test_text_holds_every_caption_skip_reason_and_finding():
     namespaces = {key.split(".")[0] for key in TEXT if "." in key}
-    assert namespaces == {"caption", "skip", "finding"}
-    assert {key[len("caption."):] for key in TEXT if key.startswith("caption.")} == set(make.ALL_PLOTS)
+    assert namespaces == {"caption", "skip", "finding", "model", "metric", "verdict"}
+    assert _namespace("caption") == set(make.ALL_PLOTS)
+
+
+def test_text_names_every_model_metric_and_verdict_a_comparison_can_hold():
+    """Keys built at run time (`model.<name>`, `metric.<metric>`, `verdict.<verdict>`,
+    `finding.paired_<verdict>`) exist for every value the contract allows."""
+    assert _namespace("model") == set(PREDICTION_KEYS) | {"graph"}
+    verdicts = {"b_worse", "b_better", "no_difference"}
+    assert _namespace("verdict") == verdicts
+    assert {f"paired_{v}" for v in verdicts} | {"paired_identical"} <= _namespace("finding")
+    assert _namespace("metric") == {"accuracy", "positive_recall", "pr_auc"}
+    allowed = PairedComparison.__dataclass_fields__["metric"].metadata["doc"]
+    assert all(metric in allowed for metric in _namespace("metric"))
 
 
 def test_every_key_looked_up_is_in_text():
@@ -89,6 +106,12 @@ def test_tr_languages_differ_numbers_equal():
     en = tr("en", "selected", k=6, n=13, pct="46.15%")
     zh = tr("zh", "selected", k=6, n=13, pct="46.15%")
     assert en != zh and "6 / 13" in en and "6 / 13" in zh and "46.15%" in zh
+
+
+def test_fmt_interval_and_p():
+    assert fmt_interval(-0.0375, -0.0083) == "[-3.75, -0.83] pt"
+    assert fmt_p(0.006123) == "0.0061" and fmt_p(0.006123, relation=True) == "= 0.0061"
+    assert fmt_p(3e-37) == fmt_p(3e-37, relation=True) == "< 0.0001" and fmt_p(None) == "—"
 
 
 def test_fmt_points_signed_and_magnitude():
