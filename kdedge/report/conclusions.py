@@ -97,8 +97,8 @@ def _student_findings(facts: Facts, lang: str) -> list[str]:
         if found is not None and found.verdict != "no_difference":
             out.append(metrics_sentence(lang, m, found))
     stated = {c.b for c in _simpler_as_good(m)}
-    for name in (n for n in m.baselines if n not in stated):
-        out += _paired(facts, lang, "student", name)
+    for name in (n for n in m.baselines if n not in stated):  # the student judged against each
+        out += _paired(facts, lang, name, "student")
     return out
 
 
