@@ -37,6 +37,7 @@ check: $(STAMP)
 	$(BIN)/python benchmarks/check_export.py
 	$(BIN)/python benchmarks/check_bench.py
 	$(BIN)/python benchmarks/check_report.py
+	$(BIN)/python benchmarks/check_c_student.py
 
 ## aarch64 under qemu user emulation: same outputs as x86? (root; arm64 root cached outside the
 ## repo; RUN=runs/<id> optional, default the newest exported run)

@@ -24,9 +24,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported (disti
 
 from results import Check, finish, requirement_table  # noqa: E402
 
-from kdedge.export.c_student import CParity, CStudent, check_aarch64, export_c  # noqa: E402
-from kdedge.runtime.c_bench import (AARCH64, CBench, ToolchainMissing, bench_c,  # noqa: E402
-                                    object_size)
+from kdedge.contract import CBench, CParity, CStudent  # noqa: E402
+from kdedge.export.c_student import check_aarch64, export_c  # noqa: E402
+from kdedge.runtime.c_bench import AARCH64, ToolchainMissing, bench_c, object_size  # noqa: E402
 
 TOLERANCE = 1e-5
 MAX_CODE_WEIGHTS_BYTES = 4096

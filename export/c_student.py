@@ -1,6 +1,9 @@
 """The student as dependency-free C99: generated from its exported fp32 ONNX graph, then verified.
 
-`export_c(RUN or .onnx, out_dir)` writes `<prefix>.h` and `<prefix>.c` (default prefix `kdedge`):
+`kdedge export RUN --c` writes RUN/c/kdedge.{h,c} with the ONNX graphs (export/stage.py calls
+`student_graph` and `stage_c_student` on the staged fp32 student, records the `CStudent` in
+export.json and the files in run.json). Standalone, `export_c(RUN or .onnx, out_dir)` writes
+`<prefix>.h` and `<prefix>.c` (default prefix `kdedge`):
 one entry point `int kdedge_predict(const float features[K], float probabilities[C])` returning
 the class index; no allocation, no state, no globals but the `static const` weights, nothing
 beyond `<math.h>` (`expf`). The generator reads the graph's nodes and initializers — the folded
@@ -37,12 +40,13 @@ from onnx import helper, numpy_helper
 
 import kdedge
 from kdedge import rundir
-from kdedge.contract import (INPUT_NAME, OUTPUT_NAMES, OnnxMetadata, Record, doc, onnx_file)
+from kdedge.contract import (C_DIR, INPUT_NAME, OUTPUT_NAMES, CParity, CStudent, OnnxMetadata,
+                             onnx_file)
 from kdedge.errors import KdedgeError
 from kdedge.export.parity import PARITY_TOLERANCE, ParityError, make_session, onnx_outputs
 from kdedge.log import get_logger
 from kdedge.params import Flag, Optional, Text, check_params
-from kdedge.runtime.c_bench import (AARCH64, C_DIR, DEFAULT_PREFIX, NATIVE, STRICT_FLAGS,
+from kdedge.runtime.c_bench import (AARCH64, DEFAULT_PREFIX, NATIVE, STRICT_FLAGS,
                                     Toolchain, build_harness, compiler_version, object_size,
                                     require_toolchain, run_predict)
 from kdedge.runtime.interface import Interface, check_interface
@@ -51,49 +55,6 @@ from kdedge.runtime.models import load_rows, model_rows, read_model_info
 PARAMETERS = {"prefix": Text(), "force": Flag(), "out_dir": Optional(Text())}
 _PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,30}")
 _log = get_logger("export")
-
-
-@dataclass
-class CParity(Record):
-    """The C student's gate: its outputs vs onnxruntime's on the same rows."""
-
-    platform: str = doc("where the C ran: native gcc, or aarch64 under qemu")
-    compiler: str = doc("`cc --version`, first line")
-    rows: int = doc("rows compared (the test split)")
-    input_rows: str = doc("where the rows came from")
-    tolerance: float = doc("max |Δ probability| allowed")
-    max_abs_diff: float = doc("largest |Δ probability| vs onnxruntime (batch 1)")
-    labels_identical: bool = doc("every label equal to onnxruntime's")
-    passed: bool = doc("within tolerance and labels identical")
-
-
-@dataclass
-class CStudent(Record):
-    """What the C export wrote and measured (proposed for kdedge.contract:
-    ExportSummary.c_student)."""
-
-    header: str = doc("the header, RUN-relative (c/kdedge.h)")
-    source: str = doc("the C source, RUN-relative (c/kdedge.c)")
-    onnx: str = doc("the graph it was generated from (onnx/student.onnx)")
-    onnx_sha256: str = doc("sha256 of that graph")
-    prefix: str = doc("symbol prefix: <prefix>_predict, <PREFIX>_N_FEATURES")
-    entry_point: str = doc("the one function: int <prefix>_predict(features, probabilities)")
-    n_features: int = doc("inputs, raw values in feature_names order")
-    n_classes: int = doc("probabilities written")
-    feature_names: list[str] = doc("features[i] is feature_names[i]")
-    class_names: list[str] = doc("probabilities[c] is class_names[c]")
-    ops: dict[str, int] = doc("op type → nodes translated")
-    params: int = doc("float32 weights in the C source")
-    compiler: str = doc("`gcc --version`, first line")
-    flags: list[str] = doc("compiler flags of the verified build (and -lm)")
-    text_bytes: int = doc("`size` text of the object: code + read-only data (the weights)")
-    data_bytes: int = doc("`size` data of the object")
-    bss_bytes: int = doc("`size` bss of the object")
-    code_weights_bytes: int = doc("text + data + bss of the -O2 object (`size`, Berkeley)")
-    stack_bytes: int = doc("-fstack-usage of the entry point, a non-leaf function (it calls "
-                           "expf, whose own frame in libm is not included)")
-    stack_qualifier: str = doc("static: a fixed frame, no alloca or variable-length arrays")
-    parity: CParity = doc("the gate against onnxruntime on the test split")
 
 
 @dataclass
@@ -382,8 +343,8 @@ def header_text(*, prefix: str, where: str, sha256: str, run_id: str | None,
         "the index of", " *          the most probable class (the first one on ties): the ONNX "
         "graph's outputs.",
         " * Inputs:  RAW feature values, in the units of the training data. Do NOT standardise "
-        "them:", " *          the training scaler (x - mean) / scale is folded into the first "
-        "layer's weights.", f" *          {INPUT_NAME}[i] is feature:",
+        "them:", " *          they are centred by the training mean inside, and 1/scale is "
+        "folded into the first layer's weights.", f" *          {INPUT_NAME}[i] is feature:",
         *_listing(feature_names, INPUT_NAME),
         f" * Classes: {OUTPUT_NAMES[0]}[c] is the probability of class:",
         *_listing(class_names, OUTPUT_NAMES[0]),
@@ -553,20 +514,34 @@ def write_c_student(graph: CGraph, out: Path, *, prefix: str = DEFAULT_PREFIX,
     (staged in a temporary sibling, renamed at the end: nothing is written on any error)."""
     if out.exists() and not force:
         raise KdedgeError(f"{out} already exists (an earlier C export); pass --force to replace it")
-    sources = generate_c(graph.model, prefix=prefix, where=graph.where, sha256=graph.sha256)
-    require_toolchain(NATIVE)
     staged = rundir.staging_dir(out)
     try:
-        for suffix, text in ((".h", sources.header), (".c", sources.source)):
-            rundir.write_bytes_atomic(staged / f"{prefix}{suffix}", text.encode("utf-8"))
-        parity = verify_c(staged, graph, prefix=prefix)
-        _gate(parity, graph.where)
-        with tempfile.TemporaryDirectory(prefix="kdedge-c-size-") as build:
-            size = object_size(NATIVE, staged, prefix, Path(build))
+        record = stage_c_student(graph, staged, out=out, prefix=prefix)
         rundir.commit_dir(staged, out)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
+    return record
+
+
+def stage_c_student(graph: CGraph, staged: Path, *, out: Path,
+                    prefix: str = DEFAULT_PREFIX) -> CStudent:
+    """Generate the C of `graph` into the folder `staged`, pass the gate and measure it; the
+    record names the files as they will be once `staged` is renamed to `out`. The caller renames
+    it (`write_c_student`, or `kdedge export --c` together with onnx/) or removes it on error.
+
+    Raises:
+        KdedgeError: an untranslatable node; ToolchainMissing: no gcc/size; ParityError: the
+        compiled C disagrees with onnxruntime.
+    """
+    sources = generate_c(graph.model, prefix=prefix, where=graph.where, sha256=graph.sha256)
+    require_toolchain(NATIVE)
+    for suffix, text in ((".h", sources.header), (".c", sources.source)):
+        rundir.write_bytes_atomic(staged / f"{prefix}{suffix}", text.encode("utf-8"))
+    parity = verify_c(staged, graph, prefix=prefix)
+    _gate(parity, graph.where)
+    with tempfile.TemporaryDirectory(prefix="kdedge-c-size-") as build:
+        size = object_size(NATIVE, staged, prefix, Path(build))
     record = c_student_record(graph, sources, size, parity, out=out, prefix=prefix)
     _log.info(f"{record.source}: {record.code_weights_bytes} bytes code + weights, stack "
               f"{record.stack_bytes} bytes, max |Δp| vs onnxruntime {parity.max_abs_diff:.2g} on "

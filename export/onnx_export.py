@@ -1,8 +1,10 @@
 """Torch model → self-contained ONNX classifier: `features` [batch, k] → probabilities, label.
 
-The shipped graph is built from `kdedge.fold.fold_model`: scaler, BatchNorm and gates are already
-folded into plain dense layers, so the student is Gemm [Gemm] Relu Gemm Softmax ArgMax and nothing
-else. `torch.onnx.export` (the dynamo exporter, torch's default since 2.9, with its onnxscript
+The shipped graph is built from `kdedge.fold.fold_model`: BatchNorm, gates and 1/scale are already
+folded into plain dense layers and the inputs are centred by one subtraction of the training mean
+(kept apart so the first layer never computes a small difference of large numbers: see
+kdedge/fold.py), so the student is Sub Gemm [Gemm] Relu Gemm Softmax ArgMax and nothing else.
+`torch.onnx.export` (the dynamo exporter, torch's default since 2.9, with its onnxscript
 optimiser) writes it; we only strip the exporter's debug metadata (stack traces with local paths)
 and add the kdedge.* metadata the device side reads.
 
@@ -58,9 +60,20 @@ class Standardise(nn.Module):
         return self.model((x - self.mean) / self.scale)
 
 
+class Centre(nn.Module):
+    """x − centre, the one part of the scaler not folded into the first layer (a Sub node)."""
+
+    def __init__(self, centre: np.ndarray):
+        super().__init__()
+        self.register_buffer("centre", torch.as_tensor(centre, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x - self.centre
+
+
 def folded_module(folded: FoldedModel) -> Classifier:
-    """The folded dense chain as Linear/ReLU layers (float32) under softmax + argmax."""
-    layers: list[nn.Module] = []
+    """The folded dense chain as [Centre] Linear/ReLU layers (float32) under softmax + argmax."""
+    layers: list[nn.Module] = [] if folded.centre is None else [Centre(folded.centre)]
     for dense in folded.layers:
         linear = nn.Linear(dense.weight.shape[1], dense.weight.shape[0])
         with torch.no_grad():

@@ -9,13 +9,18 @@ Flow, top to bottom (docs/export.md has the file formats):
 4. every graph is scored by onnxruntime on the test split (`write_graph`), and the pure builders
    `exported_model` (with `judge`'s verdict and, for a variant, its paired accuracy verdict
    against the fp32 graph) and `export_summary` make export.json's records;
-5. everything is built in a temporary sibling of RUN/onnx/ and renamed at the end, so a failure
-   (a parity error included) leaves the previous RUN/onnx/ and export.json as they were.
+5. with `c`, `stage_c` generates the C student from the staged fp32 student graph, compiles it
+   and gates it against onnxruntime (`kdedge.export.c_student`) in a temporary sibling of RUN/c/;
+6. everything is built in temporary siblings of RUN/onnx/ (and RUN/c/) and renamed at the end
+   (`commit_outputs`), so a failure (a parity error included) leaves the previous RUN/onnx/,
+   RUN/c/ and export.json as they were.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -29,10 +34,11 @@ import torch
 import kdedge
 from kdedge import distill, rundir
 from kdedge.artifacts import Run, load_run
-from kdedge.contract import (CALIBRATION_ROWS, EXPORT_JSON, EXPORTED_MODELS, ONNX_DIR,
-                             REJECT_THRESHOLD, ExportedModel,
-                             ExportSummary, OnnxMetadata, Parity, onnx_file, onnx_stem,
-                             weights_file, write_record)
+from kdedge.contract import (C_DIR, CALIBRATION_ROWS, EXPORT_JSON, EXPORTED_MODELS, ONNX_DIR,
+                             REJECT_THRESHOLD, CStudent, ExportedModel,
+                             ExportSummary, OnnxMetadata, PairedComparison, Parity, onnx_file,
+                             onnx_stem, weights_file, write_record)
+from kdedge.export.c_student import stage_c_student, student_graph
 from kdedge.export.onnx_export import (OPSET, export_onnx, folded_module, set_metadata,
                                        unfolded_module)
 from kdedge.export.parity import PARITY_TOLERANCE, check_parity, make_session, onnx_outputs
@@ -43,6 +49,7 @@ from kdedge.metrics import agreement, classification_metrics
 from kdedge.verdicts import bootstrap_weights, paired_accuracy
 from kdedge.params import AnyOf, Flag, Optional, Real, Text, TextList, Whole, check_params
 from kdedge.rundir import KdedgeError
+from kdedge.runtime.c_bench import NATIVE, require_toolchain
 from kdedge.runtime.graph_cost import count_graph_cost
 from kdedge.runtime.interface import Interface, InterfaceError, check_interface
 
@@ -54,10 +61,13 @@ PARAMETERS = {
     "opset": Whole(13),  # per-axis Softmax semantics and per-channel QDQ need >= 13
     "reject_threshold": Real(0.0, 1.0),  # accuracy points as a fraction
     "calibration_rows": Whole(1),
+    "c": Flag(),
 }
 TEACHER, STUDENT = EXPORTED_MODELS  # the quantized variants are the student's
 EXPORTER = "torch.onnx.export(dynamo=True, optimize=True) of the folded model"
 VERSIONED = ("torch", "onnx", "onnxruntime", "onnxscript")
+# A quantized variant must give the fp32 student's label on at least this share of test rows.
+MIN_AGREEMENT_FP32 = 0.99
 _log = get_logger("export")
 
 
@@ -95,43 +105,40 @@ class Graph:
 def export_run(run_dir: str | Path, *, quantize: str | bool | list[str] | None = None,
                force: bool = False, opset: int = OPSET,
                reject_threshold: float = REJECT_THRESHOLD,
-               calibration_rows: int = CALIBRATION_ROWS) -> Path:
-    """Export RUN/onnx/{teacher,student}.onnx (+ quantized students) and write RUN/export.json.
+               calibration_rows: int = CALIBRATION_ROWS, c: bool = False) -> Path:
+    """Export RUN/onnx/{teacher,student}.onnx (+ quantized students, + RUN/c/), RUN/export.json.
 
     Args:
         run_dir: a run directory written by `kdedge distill`.
         quantize: None, True (= "int8"), "int8", "int8-static", "fp16", "all", or several
             (a comma string or a list).
-        force: replace an existing RUN/onnx/ and export.json.
+        force: replace an existing RUN/onnx/, RUN/c/ and export.json.
         opset: the ONNX opset (default: pinned `OPSET`).
         reject_threshold: a variant whose test accuracy falls more than this below the fp32
             student's is kept on disk but marked "rejected".
         calibration_rows: at most this many training rows (split.npz X_calib) calibrate
             int8-static.
+        c: also write RUN/c/kdedge.{h,c}, the fp32 student as C99, compiled with gcc and gated
+            against onnxruntime on the test split (docs/c-student.md).
 
     Returns:
         The path of RUN/export.json.
 
     Raises:
-        KdedgeError: bad input (names the file or argument and the fix).
-        ParityError: an exported graph does not reproduce PyTorch; nothing is written.
+        KdedgeError: bad input (names the file or argument and the fix), ToolchainMissing (`c`
+            without gcc), ParityError (a graph or the C student off its reference): no writes.
     """
     check_params(PARAMETERS, locals())
     started = time.perf_counter()
     variants = parse_quantize(quantize)
     run_dir = Path(run_dir)
     run = load_run(run_dir)
-    onnx_dir, export_json = run_dir / ONNX_DIR, run_dir / EXPORT_JSON
-    if (onnx_dir.exists() or export_json.exists()) and not force:
-        raise KdedgeError(f"{onnx_dir} already exists (an earlier export); pass --force to "
-                          "replace it, or distill into a new run directory")
+    onnx_dir, export_json, c_dir = _output_paths(run_dir, force=force, c=c)
     torch_models = {name: run.load_model(name) for name in EXPORTED_MODELS}  # sha256-checked
-    calibration = run.input_rows(STUDENT, "X_calib")[:calibration_rows]
-    if "int8-static" not in variants:
-        calibration = calibration[:0]  # only int8-static calibrates
+    calibration = _calibration(run, variants, calibration_rows)
     y_test = np.asarray(run.split["y_test"])
     resamples = bootstrap_weights(len(y_test), seed=run.manifest.seed)  # one set for every variant
-    staged = rundir.staging_dir(onnx_dir)
+    staged, staged_c = rundir.staging_dir(onnx_dir), None
     try:
         graphs = export_graphs(run, torch_models, staged, variants=variants,
                                calibration=calibration, opset=opset)
@@ -140,18 +147,85 @@ def export_run(run_dir: str | Path, *, quantize: str | bool | list[str] | None =
                                         positive=run.positive, resamples=resamples,
                                         reject_threshold=reject_threshold)
                    for stem, graph in graphs.items()}
-        rundir.commit_dir(staged, onnx_dir)
+        staged_c, c_record = stage_c(run, staged, c_dir) if c else (None, None)
+        commit_outputs(staged, onnx_dir, staged_c, c_dir)
     except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
+        _remove(staged, staged_c)
         raise
     write_record(export_json, export_summary(
         run, records, opset=opset, reject_threshold=reject_threshold,
-        calibration_rows=len(calibration), test_rows=len(y_test), variants=variants))
-    _record_in_manifest(run_dir, records, seconds=time.perf_counter() - started,
+        calibration_rows=len(calibration), test_rows=len(y_test), variants=variants,
+        c_student=c_record))
+    _record_in_manifest(run_dir, records, c_record, seconds=time.perf_counter() - started,
                         variants=variants, opset=opset)
     _log_records(records)
-    _log.info(f"wrote {onnx_dir} and {export_json}")
+    _log.info(f"wrote {onnx_dir}{f', {c_dir}' if c else ''} and {export_json}")
     return export_json
+
+
+def _calibration(run: Run, variants: list[str], calibration_rows: int) -> np.ndarray:
+    """At most `calibration_rows` training rows of the student; none unless int8-static (the
+    only variant that calibrates) is asked for."""
+    calibration = run.input_rows(STUDENT, "X_calib")[:calibration_rows]
+    return calibration if "int8-static" in variants else calibration[:0]
+
+
+def _output_paths(run_dir: Path, *, force: bool, c: bool) -> tuple[Path, Path, Path]:
+    """RUN/onnx, RUN/export.json and RUN/c, checked before any work: an earlier export is
+    replaced only with `force`, and `c` needs gcc (ToolchainMissing names the package)."""
+    onnx_dir, export_json, c_dir = run_dir / ONNX_DIR, run_dir / EXPORT_JSON, run_dir / C_DIR
+    existing = [path for path in (onnx_dir, export_json, c_dir) if path.exists()]
+    if existing and not force:
+        raise KdedgeError(f"{existing[0]} already exists (an earlier export); pass --force to "
+                          "replace it, or distill into a new run directory")
+    if c:
+        require_toolchain(NATIVE)  # before minutes of export, not after
+    return onnx_dir, export_json, c_dir
+
+
+def stage_c(run: Run, staged: Path, c_dir: Path) -> tuple[Path, CStudent]:
+    """The C student of the staged fp32 student graph (the bytes onnx/student.onnx will hold),
+    generated, gated on the test split and measured in a temporary sibling of RUN/c/:
+    (that folder, its record). The folder is removed on error."""
+    path = staged / Path(onnx_file(STUDENT)).name
+    graph = student_graph(onnx.load(path), run.input_rows(STUDENT), where=onnx_file(STUDENT),
+                          root=run.path, sha256=rundir.sha256_file(path))
+    staged_c = rundir.staging_dir(c_dir)
+    try:
+        return staged_c, stage_c_student(graph, staged_c, out=c_dir)
+    except BaseException:
+        shutil.rmtree(staged_c, ignore_errors=True)
+        raise
+
+
+def commit_outputs(staged: Path, onnx_dir: Path, staged_c: Path | None, c_dir: Path) -> None:
+    """Rename the staged onnx/ (and c/) into place. An old RUN/c/ is moved aside first and deleted
+    last, so no failure leaves a C student beside graphs it was not generated from: if onnx/
+    cannot be replaced, the old c/ comes back beside the old onnx/; if the new c/ cannot be
+    renamed, there is none. Without `staged_c` (no --c) the old RUN/c/ is removed."""
+    aside = None
+    if c_dir.exists():
+        aside = Path(tempfile.mkdtemp(prefix=f".{c_dir.name}.", suffix=".old", dir=c_dir.parent))
+        os.replace(c_dir, aside / c_dir.name)
+    try:
+        try:
+            rundir.commit_dir(staged, onnx_dir)
+        except BaseException:
+            if aside is not None:
+                os.replace(aside / c_dir.name, c_dir)
+            raise
+        if staged_c is not None:
+            os.replace(staged_c, c_dir)
+    finally:
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
+
+
+def _remove(*staged: Path | None) -> None:
+    """Staging folders of a failed export."""
+    for folder in staged:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def export_graphs(run: Run, torch_models: dict[str, torch.nn.Module], staged: Path, *,
@@ -234,7 +308,11 @@ def exported_model(graph: Graph, *, fp32: Graph, teacher: Graph, y_test: np.ndar
         metrics = classification_metrics(y_test, graph.probabilities,
                                          class_names=graph.class_names, positive=positive)
     fp32_accuracy = float(np.mean(np.argmax(fp32.probabilities, axis=1) == y_test))
+    agreement_fp32 = agreement(graph.labels, fp32.labels)
+    paired = None if graph is fp32 else paired_accuracy(
+        y_test, fp32.labels, graph.labels, a=fp32.stem, b=graph.stem, weights=resamples)
     verdict, reason = judge(graph.variant, accuracy=metrics.accuracy, fp32_accuracy=fp32_accuracy,
+                            agreement_fp32=agreement_fp32, paired=paired,
                             reject_threshold=reject_threshold)
     unfolded = {} if graph.unfolded is None else dict(
         nodes_before_fold=graph.unfolded.nodes, ops_before_fold=graph.unfolded.ops,
@@ -248,48 +326,73 @@ def exported_model(graph: Graph, *, fp32: Graph, teacher: Graph, y_test: np.ndar
         class_names=graph.class_names, macs=cost.macs, flops=cost.flops, params=cost.params,
         nodes=cost.nodes, ops=dict(cost.op_counts), metrics=metrics,
         agreement_teacher=agreement(graph.labels, teacher.labels),
-        agreement_fp32=agreement(graph.labels, fp32.labels),
+        agreement_fp32=agreement_fp32,
         max_abs_diff_vs_fp32=float(np.max(np.abs(graph.probabilities - fp32.probabilities))),
-        verdict=verdict, reason=reason, paired_vs_fp32=None if graph is fp32 else paired_accuracy(
-            y_test, fp32.labels, graph.labels, a=fp32.stem, b=graph.stem, weights=resamples),
-        **unfolded)
+        verdict=verdict, reason=reason, paired_vs_fp32=paired, **unfolded)
 
 
-def judge(variant: str, *, accuracy: float, fp32_accuracy: float,
-          reject_threshold: float) -> tuple[str, str | None]:
-    """("accepted", None), or ("rejected", why) for a quantized variant whose test accuracy is
-    more than `reject_threshold` below the fp32 student's. fp32 graphs are always accepted."""
-    drop = fp32_accuracy - accuracy
-    if variant == "fp32" or drop <= reject_threshold + 1e-12:  # 1e-12: float noise in the drop
+def judge(variant: str, *, accuracy: float, fp32_accuracy: float, reject_threshold: float,
+          agreement_fp32: float | None = None,
+          paired: PairedComparison | None = None) -> tuple[str, str | None]:
+    """("accepted", None), or ("rejected", why) for a quantized variant that fails a rule; the
+    reason names every rule it fails. fp32 graphs are always accepted. The rules:
+
+    - agreement: its labels equal the fp32 graph's on at least MIN_AGREEMENT_FP32 of the test
+      rows (a variant that flips 2% of the labels is another model, even at equal accuracy);
+    - paired loss: the paired comparison with the fp32 graph (`paired_vs_fp32`, exact McNemar
+      and paired bootstrap) does not detect an accuracy loss (verdict "b_worse");
+    - accuracy drop: its accuracy is at most `reject_threshold` below the fp32 student's.
+
+    `agreement_fp32` / `paired` left None skip that rule (export always passes both).
+    """
+    if variant == "fp32":
         return "accepted", None
-    return "rejected", (f"test accuracy {accuracy:.4f} is {drop:.4f} below the fp32 student's "
-                        f"{fp32_accuracy:.4f} (reject_threshold {reject_threshold:g}); kept for "
-                        "inspection, do not deploy")
+    failed = []
+    if agreement_fp32 is not None and agreement_fp32 < MIN_AGREEMENT_FP32 - 1e-12:
+        failed.append(f"agreement rule: its labels agree with the fp32 student's on "
+                      f"{agreement_fp32:.4f} of the test rows, below {MIN_AGREEMENT_FP32:g}")
+    if paired is not None and paired.verdict == "b_worse":
+        failed.append(f"paired-loss rule: the paired comparison with the fp32 student detects an "
+                      f"accuracy loss of {-paired.difference:.4f} (95% interval "
+                      f"[{paired.ci_low:+.4f}, {paired.ci_high:+.4f}], McNemar p = "
+                      f"{paired.p_value:.2g}: {paired.only_a} rows only fp32 got right, "
+                      f"{paired.only_b} only this variant)")
+    drop = fp32_accuracy - accuracy
+    if drop > reject_threshold + 1e-12:  # 1e-12: float noise in the drop
+        failed.append(f"accuracy-drop rule: test accuracy {accuracy:.4f} is {drop:.4f} below the "
+                      f"fp32 student's {fp32_accuracy:.4f} (reject_threshold "
+                      f"{reject_threshold:g})")
+    if not failed:
+        return "accepted", None
+    return "rejected", "; ".join(failed) + "; kept for inspection, do not deploy"
 
 
 def export_summary(run: Run, records: dict[str, ExportedModel], *, opset: int,
                    reject_threshold: float, calibration_rows: int, test_rows: int,
-                   variants: list[str]) -> ExportSummary:
-    """export.json: what was exported, how, and the record of every graph."""
+                   variants: list[str], c_student: CStudent | None = None) -> ExportSummary:
+    """export.json: what was exported, how, the record of every graph and of the C student."""
     return ExportSummary(
         run_id=run.manifest.run_id, kdedge_version=kdedge.__version__,
         created=rundir.now_iso(), opset=opset, exporter=EXPORTER,
         versions={package: _version(package) for package in VERSIONED},
         parity_tolerance=PARITY_TOLERANCE, reject_threshold=float(reject_threshold),
         calibration_rows=int(calibration_rows), test_rows=int(test_rows), quantize=variants,
-        models=records)
+        models=records, c_student=c_student)
 
 
-def _record_in_manifest(run_dir: Path, records: dict[str, ExportedModel], *, seconds: float,
-                        variants: list[str], opset: int) -> None:
-    """run.json: the sha256 of every file written, stages.export, and no entries for onnx/ files
-    an earlier export wrote that this one did not (a forced re-export may ship fewer variants)."""
+def _record_in_manifest(run_dir: Path, records: dict[str, ExportedModel],
+                        c_student: CStudent | None, *, seconds: float, variants: list[str],
+                        opset: int) -> None:
+    """run.json: the sha256 of every file written, stages.export, and no entries for onnx/ or c/
+    files an earlier export wrote that this one did not (a forced re-export may ship fewer
+    variants, or no C student)."""
     files = [record.path for record in records.values()] + [EXPORT_JSON]
+    files += [] if c_student is None else [c_student.header, c_student.source]
     stale = [path for path in rundir.read_manifest(run_dir).artifacts
-             if path.startswith(f"{ONNX_DIR}/") and path not in files]
+             if path.startswith((f"{ONNX_DIR}/", f"{C_DIR}/")) and path not in files]
     rundir.update_manifest(run_dir, stage="export", files=files, removed=stale, info={
         "seconds": round(seconds, 2), "models": list(records), "quantize": variants,
-        "opset": opset})
+        "opset": opset, "c_student": c_student is not None})
 
 
 def _log_records(records: dict[str, ExportedModel]) -> None:

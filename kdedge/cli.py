@@ -49,13 +49,15 @@ class KdedgeCLI:
         return _stage("kdedge.distill", "distill", quiet, locals())
 
     def export(self, run_dir: str, quantize: str | bool | None = None, force: bool = False,
-               quiet: bool = False) -> str:
+               c: bool = False, quiet: bool = False) -> str:
         """Export teacher and student to RUN_DIR/onnx/ (parity-gated); optionally quantize the student.
 
         Args:
             run_dir: a run directory written by `kdedge distill`.
             quantize: int8, int8-static, fp16 or all (`--quantize` alone means int8).
-            force: replace an existing RUN_DIR/onnx/.
+            force: replace an existing RUN_DIR/onnx/ (and RUN_DIR/c/).
+            c: also write the student as dependency-free C99, RUN_DIR/c/kdedge.{h,c}, compiled
+                with gcc and checked against onnxruntime on the test split.
         """
         return _stage("kdedge.export.stage", "export_run", quiet, locals())
 
@@ -94,7 +96,7 @@ class KdedgeCLI:
             positive: str | None = None, out: str | None = None, force: bool = False,
             seed: int = 0, lang: str = "zh", max_epochs: int = 150, quick: bool = False,
             quiet: bool = False) -> str:
-        """distill → export (all variants) → bench → report on one new run directory.
+        """distill → export (all variants, + the C student where gcc is installed) → bench → report.
 
         Args:
             positive: binary data: the positive class's label (default: the minority class).

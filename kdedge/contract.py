@@ -34,6 +34,7 @@ SPLIT_NPZ = "split.npz"
 PREDICTIONS_NPZ = "predictions.npz"
 EXPORT_JSON = "export.json"
 ONNX_DIR = "onnx"
+C_DIR = "c"  # the C student: c/kdedge.h and c/kdedge.c (`kdedge export --c`)
 BENCH_DIR = "bench"
 PLOTS_DIR = "plots"
 REPORT_MD = "report.md"
@@ -631,6 +632,49 @@ class ExportedModel(Record):
 
 
 @dataclass
+class CParity(Record):
+    """The C student's gate: its outputs vs onnxruntime's on the same rows."""
+
+    platform: str = doc("where the C ran: native gcc, or aarch64 under qemu")
+    compiler: str = doc("`cc --version`, first line")
+    rows: int = doc("rows compared (the test split)")
+    input_rows: str = doc("where the rows came from")
+    tolerance: float = doc("max |Δ probability| allowed")
+    max_abs_diff: float = doc("largest |Δ probability| vs onnxruntime (batch 1)")
+    labels_identical: bool = doc("every label equal to onnxruntime's")
+    passed: bool = doc("within tolerance and labels identical")
+
+
+@dataclass
+class CStudent(Record):
+    """The C student `kdedge export --c` wrote: C99 generated from the fp32 student graph,
+    compiled and gated against onnxruntime on the test split, its sizes measured."""
+
+    header: str = doc("the header, RUN-relative (c/kdedge.h)")
+    source: str = doc("the C source, RUN-relative (c/kdedge.c)")
+    onnx: str = doc("the graph it was generated from (onnx/student.onnx)")
+    onnx_sha256: str = doc("sha256 of that graph")
+    prefix: str = doc("symbol prefix: <prefix>_predict, <PREFIX>_N_FEATURES")
+    entry_point: str = doc("the one function: int <prefix>_predict(features, probabilities)")
+    n_features: int = doc("inputs, raw values in feature_names order")
+    n_classes: int = doc("probabilities written")
+    feature_names: list[str] = doc("features[i] is feature_names[i]")
+    class_names: list[str] = doc("probabilities[c] is class_names[c]")
+    ops: dict[str, int] = doc("op type → nodes translated")
+    params: int = doc("float32 weights in the C source")
+    compiler: str = doc("`gcc --version`, first line")
+    flags: list[str] = doc("compiler flags of the verified build (and -lm)")
+    text_bytes: int = doc("`size` text of the object: code + read-only data (the weights)")
+    data_bytes: int = doc("`size` data of the object")
+    bss_bytes: int = doc("`size` bss of the object")
+    code_weights_bytes: int = doc("text + data + bss of the -O2 object (`size`, Berkeley)")
+    stack_bytes: int = doc("-fstack-usage of the entry point, a non-leaf function (it calls "
+                           "expf, whose own frame in libm is not included)")
+    stack_qualifier: str = doc("static: a fixed frame, no alloca or variable-length arrays")
+    parity: CParity = doc("the gate against onnxruntime on the test split")
+
+
+@dataclass
 class ExportSummary(Record):
     FILE: ClassVar[str] = EXPORT_JSON
     STAGE: ClassVar[str] = "export"
@@ -649,6 +693,8 @@ class ExportSummary(Record):
     test_rows: int = doc("rows every verdict was measured on")
     quantize: list[str] = doc("the quantized variants asked for")
     models: dict[str, ExportedModel] = doc("stem (student.int8) → what export wrote")
+    c_student: CStudent | None = doc("the C student (`kdedge export --c`); null without --c",
+                                     None)
     export_format: int = doc("format version of this file", 2)
 
 
@@ -808,6 +854,31 @@ class Machine(Record):
 
 
 @dataclass
+class CBench(Record):
+    """The C student at batch 1, timed in C, beside onnxruntime in the same run."""
+
+    source: str = doc("the C file timed, relative to the benched folder (c/kdedge.c)")
+    onnx: str = doc("the graph it was generated from, timed under onnxruntime beside it")
+    compiler: str = doc("`cc --version`, first line")
+    flags: list[str] = doc("compiler flags of the timed build")
+    timer: str = doc("how a call is timed")
+    rows: int = doc("distinct input rows the calls cycle through")
+    input_rows: str = doc("where the rows came from")
+    blocks: int = doc("timed blocks")
+    calls_per_block: int = doc("calls per block")
+    ns_per_call_p50: float = doc("median over blocks of ns per call")
+    ns_per_call_min: float = doc("fastest block")
+    ns_per_call_max: float = doc("slowest block")
+    floor: str = doc("the onnxruntime floor graph (same interface, two kernels)")
+    floor_p50_ns: float = doc("its p50 at batch 1 from Python, this run")
+    onnxruntime_p50_ns: float = doc("the same student under onnxruntime at batch 1, this run")
+    ratio_to_floor: float = doc("ns_per_call_p50 / floor_p50_ns")
+    ratio_to_onnxruntime: float = doc("ns_per_call_p50 / onnxruntime_p50_ns")
+    macs: int = doc("multiply-accumulates per call, counted from the graph")
+    ns_per_mac: float = doc("ns_per_call_p50 / macs")
+
+
+@dataclass
 class BenchReport(Record):
     FILE: ClassVar[str | None] = None  # bench/<target>.json (bench_file)
     STAGE: ClassVar[str] = "bench"
@@ -827,6 +898,10 @@ class BenchReport(Record):
     errors: int = doc("models that failed")
     mismatched: int = doc("models whose sha256 differs from run.json")
     warning: str | None = doc("set on an emulated machine", None)
+    c_student: CBench | None = doc("the C student (c/ of the benched folder) timed in C; null "
+                                   "when there is none, or with c_student_error", None)
+    c_student_error: str | None = doc("why the C student in c/ was not timed (e.g. no gcc on "
+                                      "this machine)", None)
     bench_format: int = doc("format version of this file", 2)
 
 

@@ -1,13 +1,23 @@
 """The inference form of a model: a plain chain of dense layers with everything constant folded.
 
 At batch 1 every ONNX node costs onnxruntime call overhead, so the deployed graph should be the
-cheapest exact one. Folding (all exact up to float rounding):
-- the scaler `(x - mean) / scale` into the first layer: W' = W / scale, b' = b - W' @ mean;
+cheapest exact one that stays well-conditioned. Folding (all exact up to float rounding):
+- the scaler `(x - mean) / scale` is split: the inputs are centred by one subtraction of the
+  training mean (`centre`, rounded to float32; its rounding residue goes into the bias), and
+  1/scale is folded into the first layer: W' = W / scale, b' = b - W' @ (mean - centre);
 - BatchNorm (eval statistics) into the preceding Linear;
 - the student's factor gates into the factor weights: diag(sigmoid(g)) U;
 - factors whose gate is below `gate_threshold` are dropped (their output is ~0);
 - the low-rank pair (factor layer, first head layer) has no activation between them, so it is
   merged into one dense layer when k·h < k·r + r·h multiply-accumulates.
+
+Why the centring is not folded too (W' x + (b - W' mean), one node fewer): for a feature with a
+large offset (mean 1000, std 0.01) that first layer computes a small difference of large numbers,
+W'_j x_j ~ 1e5 against a result ~1. float32 loses the feature's information to rounding (parity
+with PyTorch 7e-3 instead of 4e-7 on such a set) and bf16/fp16 runtimes (OpenVINO's default on
+a bf16 CPU) flip half the labels; centred, every product is of the size of the result
+(benchmarks/check_conditioning.py, docs/results-conditioning.md). The subtraction is exact for
+rows near the mean (Sterbenz) and is no multiply-accumulate.
 
 `macs` of the folded chain is the per-sample multiply-accumulate count of the exported graph, which
 `metrics.json` reports and the bench counts from the ONNX file. Hand-written because no library
@@ -25,6 +35,9 @@ from torch import nn
 from kdedge.contract import Scaler
 from kdedge.models import Student, Teacher
 
+SCALER_STEP = ("scaler split: inputs centred by the training mean (one Sub node), 1/scale folded "
+               "into the first layer")
+
 
 @dataclass
 class DenseLayer:
@@ -40,6 +53,9 @@ class DenseLayer:
 @dataclass
 class FoldedModel:
     layers: list[DenseLayer]
+    # subtracted from the raw inputs before the first layer (float64 holding float32 values, so
+    # the graph's constant is exactly this); None: the chain reads raw inputs
+    centre: np.ndarray | None = None
     steps: list[str] = field(default_factory=list)  # what was folded, for export.json
     dropped_factors: list[int] = field(default_factory=list)
     macs_before: int = 0
@@ -48,9 +64,25 @@ class FoldedModel:
     def macs(self) -> int:
         return sum(layer.macs for layer in self.layers)
 
+    def centre_in_bias(self) -> FoldedModel:
+        """The same function as one Gemm on raw inputs: b' − W'·centre as the first bias.
+
+        The form kdedge shipped before the centring node; ill-conditioned for features with large
+        offsets (see the module docstring). For comparisons only (benchmarks/check_conditioning.py).
+        """
+        if self.centre is None:
+            return self
+        first = self.layers[0]
+        bias = first.bias - first.weight @ self.centre
+        return FoldedModel(layers=[DenseLayer(first.weight, bias, first.relu)] + self.layers[1:],
+                           steps=list(self.steps), dropped_factors=list(self.dropped_factors),
+                           macs_before=self.macs_before)
+
     def forward(self, x_raw: np.ndarray) -> np.ndarray:
         """Logits for raw (unscaled) rows, in float64: the reference the export is checked against."""
         h = np.asarray(x_raw, dtype=np.float64)
+        if self.centre is not None:
+            h = h - self.centre
         for layer in self.layers:
             h = h @ layer.weight.T + layer.bias
             if layer.relu:
@@ -88,7 +120,7 @@ def fold_model(model: nn.Module, scaler: Scaler, *, gate_threshold: float = 1e-6
         scaler: the scaler over this model's own inputs (in its input order).
         gate_threshold: factors whose gate sigmoid(g) is below this are dropped.
     """
-    steps = ["scaler folded into the first layer"]
+    steps = [SCALER_STEP]
     dropped: list[int] = []
     if isinstance(model, Teacher):
         layers = _linear_chain(list(model.net))
@@ -124,8 +156,20 @@ def fold_model(model: nn.Module, scaler: Scaler, *, gate_threshold: float = 1e-6
     else:
         raise TypeError(f"fold_model takes a Teacher or Student, not {type(model).__name__}")
 
+    centre = _fold_scaler(layers[0], scaler)
+    return FoldedModel(layers=layers, centre=centre, steps=steps, dropped_factors=dropped,
+                       macs_before=macs_before)
+
+
+def _fold_scaler(first: DenseLayer, scaler: Scaler) -> np.ndarray:
+    """Fold 1/scale into `first` (in place) and return the centre its inputs are reduced by.
+
+    W (z) + b with z = (x - mean) / scale equals W' (x - centre) + b' for W' = W / scale and
+    b' = b - W' (mean - centre); the centre is the mean rounded to float32, so the residue
+    mean - centre is tiny and b' is as well-conditioned as b.
+    """
     mean, scale = scaler.mean_array, scaler.scale_array
-    first = layers[0]
+    centre = mean.astype(np.float32).astype(np.float64)
     first.weight = first.weight / scale[None, :]
-    first.bias = first.bias - first.weight @ mean
-    return FoldedModel(layers=layers, steps=steps, dropped_factors=dropped, macs_before=macs_before)
+    first.bias = first.bias - first.weight @ (mean - centre)
+    return centre

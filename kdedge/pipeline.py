@@ -1,4 +1,5 @@
-"""`kdedge run`: distill → export (every variant) → bench → report on one new run directory."""
+"""`kdedge run`: distill → export (every variant, and the C student where gcc is installed) →
+bench → report on one new run directory."""
 
 from __future__ import annotations
 
@@ -33,12 +34,13 @@ def run_all(*, data: str | None = None, target: str | None = None, features: int
     from kdedge.runtime.bench import bench
 
     started = time.perf_counter()
+    c = c_student_wanted()
     stages = (
         ("distill (teacher, ranking, students)",
          lambda _: distill(data=data, target=target, features=features, positive=positive,
                            out=out, force=force, seed=seed, max_epochs=max_epochs)),
-        ("export to ONNX + quantize (int8, int8-static, fp16)",
-         lambda run: export_run(run, quantize="all")),
+        ("export to ONNX + quantize (int8, int8-static, fp16)" + (" + C student" if c else ""),
+         lambda run: export_run(run, quantize="all", c=c)),
         ("bench under onnxruntime", lambda run: bench(run, quick=quick)),
         (f"report ({lang})", lambda run: make_report(run, lang=lang)),
     )
@@ -51,3 +53,14 @@ def run_all(*, data: str | None = None, target: str | None = None, features: int
         _log.info(f"   done in {time.perf_counter() - clock:.1f}s")
     _log.info(f"kdedge run finished in {time.perf_counter() - started:.1f}s: {run_dir}")
     return run_dir
+
+
+def c_student_wanted() -> bool:
+    """Whether `kdedge run` exports the C student (`export_run(c=True)`): where gcc and `size`
+    are installed; elsewhere it says why it skips it and runs every other stage."""
+    from kdedge.runtime.c_bench import NATIVE, toolchain_missing
+
+    why = toolchain_missing(NATIVE)
+    if why is not None:
+        _log.info(f"skipping the C student (kdedge export --c): {why}")
+    return why is None

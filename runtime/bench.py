@@ -3,9 +3,10 @@
 Per model: its sha256 against the one `kdedge export` recorded in run.json, static cost from the
 graph (`graph_cost`), cold start and peak memory in a fresh subprocess (`_worker.py`), then latency
 at each batch size, interleaved with the other models and with the floor graph (`floor`) so every
-model's p50 is also given as a ratio to the bare call overhead. The JSON is a
-`kdedge.contract.BenchReport`. Imports only numpy, onnx, onnxruntime and the standard library
-(runs on the device).
+model's p50 is also given as a ratio to the bare call overhead. Where `kdedge export --c` wrote the
+C student (RUN/c/), it is built with gcc and timed in C beside the floor (`c_bench.bench_c`). The
+JSON is a `kdedge.contract.BenchReport`. Imports only numpy, onnx, onnxruntime and the standard
+library (runs on the device; the C student also needs gcc, and is skipped with the reason without).
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ import onnxruntime as ort
 
 import kdedge
 from kdedge.contract import (METRICS_JSON, MODEL_NAMES, RUN_JSON, BenchBaseline, BenchedModel,
-                             BenchReport, BenchSettings, BenchSource, ColdStart, Floor, GraphCost,
-                             Machine, Manifest, Memory, Metrics, OnnxMetadata, RepetitionRule,
-                             bench_file, read_record, write_record)
+                             BenchReport, BenchSettings, BenchSource, CBench, ColdStart, Floor,
+                             GraphCost, Machine, Manifest, Memory, Metrics, OnnxMetadata,
+                             RepetitionRule, bench_file, read_record, write_record)
 from kdedge.log import get_logger
 from kdedge.params import Flag, OneOf, Optional, Real, Text, Whole, WholeList, check_params
 from kdedge.rundir import KdedgeError, now_iso, read_manifest, sha256_file, update_manifest
+from kdedge.runtime.c_bench import ToolchainMissing, bench_c, c_sources
 from kdedge.runtime.floor import build_floor_model, floor_key
 from kdedge.runtime.graph_cost import count_graph_cost
 from kdedge.runtime.latency import BLOCK_TIME_S, measure_interleaved
@@ -127,11 +129,13 @@ def bench(path: str | os.PathLike, *, target: str | None = None,
     models = describe_models(infos, root, recorded=manifest.artifacts if is_run and manifest else {})
     baseline = measure_cold_starts(infos, models, settings, timeout=worker_timeout)
     floors = measure_latency(infos, models, load_rows(root), settings)
+    c_student, c_student_error = measure_c_student(root, settings)
     source = BenchSource(path=str(Path(path).resolve()), run_dir=is_run, onnx_dir=str(onnx_dir.resolve()),
                          run_id=_run_id(infos, manifest))
     report = build_report(target=target, created=started, seconds=round(time.perf_counter() - clock, 2),
                           source=source, machine=machine, settings=settings, baseline=baseline,
-                          floors=floors, models=models)
+                          floors=floors, models=models, c_student=c_student,
+                          c_student_error=c_student_error)
     write_record(out_path, report)
     _log_summary(report, out_path)
     if manifest is not None and is_run and out_path.resolve().is_relative_to(root.resolve()):
@@ -362,6 +366,26 @@ def _open_sessions(infos: list[ModelInfo], models: dict[str, BenchedModel], rows
     return timed
 
 
+def measure_c_student(root: Path, settings: BenchSettings) -> tuple[CBench | None, str | None]:
+    """The C student `kdedge export --c` wrote (ROOT/c/), timed in C at batch 1 beside the
+    onnxruntime floor (`bench_c`, with the bench's rule and session settings; --quick: 5 short
+    blocks): (its record, None); (None, None) without a C student; (None, why) where it cannot
+    be built or timed here (no gcc on a device, a c/ stale against student.onnx), the rest of the
+    bench being unaffected."""
+    if c_sources(root) is None:
+        return None, None
+    blocks = {"blocks": 5, "block_time_s": 0.002} if settings.quick else {}
+    try:
+        return bench_c(root, rule=settings.repetition_rule, threads=settings.threads,
+                       opt_level=settings.opt_level, **blocks), None
+    except ToolchainMissing as exc:  # a device without a compiler: expected, not a warning
+        _log.info(f"C student not timed: {exc}")
+        return None, str(exc)
+    except KdedgeError as exc:
+        _log.warning(f"C student not timed: {exc}")
+        return None, str(exc)
+
+
 def _run_id(infos: list[ModelInfo], manifest: Manifest | None) -> str | None:
     """The run the models came from: their common kdedge.run_id, else run.json's."""
     ids = {_metadata(i, "run_id") for i in infos} - {None}
@@ -372,14 +396,16 @@ def _run_id(infos: list[ModelInfo], manifest: Manifest | None) -> str | None:
 
 def build_report(*, target: str, created: str, seconds: float, source: BenchSource, machine: Machine,
                  settings: BenchSettings, baseline: BenchBaseline, floors: dict[str, Floor],
-                 models: dict[str, BenchedModel]) -> BenchReport:
+                 models: dict[str, BenchedModel], c_student: CBench | None = None,
+                 c_student_error: str | None = None) -> BenchReport:
     """The bench JSON: the parts measured above plus the error and mismatch counts."""
     return BenchReport(
         kdedge_version=kdedge.__version__, target=target, created=created, seconds=seconds,
         source=source, machine=machine, settings=settings, baseline=baseline, floors=floors,
         models=models, errors=sum(m.error is not None for m in models.values()),
         mismatched=sum(m.matches_run_json is False for m in models.values()),
-        warning=EMULATED_WARNING if machine.emulated else None)
+        warning=EMULATED_WARNING if machine.emulated else None, c_student=c_student,
+        c_student_error=c_student_error)
 
 
 def _log_summary(report: BenchReport, out_path: Path) -> None:

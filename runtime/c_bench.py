@@ -17,6 +17,7 @@ Hand-written: no library builds and times generated C from Python without a buil
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -26,16 +27,16 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from kdedge.contract import RepetitionRule, Record, doc
+from kdedge.contract import C_DIR, CBench, RepetitionRule
 from kdedge.errors import KdedgeError
 from kdedge.log import get_logger
+from kdedge.rundir import sha256_file
 from kdedge.runtime.floor import build_floor_model, floor_key
 from kdedge.runtime.graph_cost import count_graph_cost
 from kdedge.runtime.latency import measure_interleaved
-from kdedge.runtime.models import load_rows, model_rows, read_model_info, resolve_models, \
-    session_options
+from kdedge.runtime.models import (ModelInfo, load_rows, model_rows, read_model_info,
+                                   resolve_models, session_options)
 
-C_DIR = "c"  # RUN/c/<prefix>.{c,h}: the generated C student (a contract name once wired in)
 DEFAULT_PREFIX = "kdedge"  # symbol prefix: kdedge_predict, KDEDGE_N_FEATURES, kdedge.h
 STUDENT_ONNX = "student.onnx"  # the fp32 student the C is generated from (contract.onnx_file)
 # Every build: ISO C99, warnings are errors. GCC in ISO mode does not contract a*b+c into FMA
@@ -81,6 +82,16 @@ def require_toolchain(toolchain: Toolchain) -> None:
         packages = " ".join(dict.fromkeys(package for _, package in missing))
         raise ToolchainMissing(f"{names} not found on PATH ({toolchain.name}): install it, e.g. "
                                f"`apt-get install {packages}` on Debian/Ubuntu")
+
+
+def toolchain_missing(toolchain: Toolchain) -> str | None:
+    """None where every tool of `toolchain` is on PATH, else why not (`require_toolchain`'s
+    message): for callers that skip the C student rather than fail."""
+    try:
+        require_toolchain(toolchain)
+    except ToolchainMissing as exc:
+        return str(exc)
+    return None
 
 
 def compiler_version(toolchain: Toolchain) -> str:
@@ -320,32 +331,6 @@ def object_size(toolchain: Toolchain, c_dir: Path, prefix: str, build_dir: Path)
 # ---------------------------------------------------------------------------------------------
 # The bench.
 
-@dataclass
-class CBench(Record):
-    """The C student at batch 1, timed in C, beside onnxruntime in the same run (proposed for
-    kdedge.contract: BenchReport.c_student)."""
-
-    source: str = doc("the C file timed, relative to the benched folder (c/kdedge.c)")
-    onnx: str = doc("the graph it was generated from, timed under onnxruntime beside it")
-    compiler: str = doc("`cc --version`, first line")
-    flags: list[str] = doc("compiler flags of the timed build")
-    timer: str = doc("how a call is timed")
-    rows: int = doc("distinct input rows the calls cycle through")
-    input_rows: str = doc("where the rows came from")
-    blocks: int = doc("timed blocks")
-    calls_per_block: int = doc("calls per block")
-    ns_per_call_p50: float = doc("median over blocks of ns per call")
-    ns_per_call_min: float = doc("fastest block")
-    ns_per_call_max: float = doc("slowest block")
-    floor: str = doc("the onnxruntime floor graph (same interface, two kernels)")
-    floor_p50_ns: float = doc("its p50 at batch 1 from Python, this run")
-    onnxruntime_p50_ns: float = doc("the same student under onnxruntime at batch 1, this run")
-    ratio_to_floor: float = doc("ns_per_call_p50 / floor_p50_ns")
-    ratio_to_onnxruntime: float = doc("ns_per_call_p50 / onnxruntime_p50_ns")
-    macs: int = doc("multiply-accumulates per call, counted from the graph")
-    ns_per_mac: float = doc("ns_per_call_p50 / macs")
-
-
 def c_sources(root: str | Path, prefix: str = DEFAULT_PREFIX) -> tuple[Path, Path] | None:
     """(the C student's folder, its .c) in a run or device folder (ROOT/c/), or None."""
     c_dir = Path(root) / C_DIR
@@ -370,17 +355,11 @@ def bench_c(root: str | Path, *, prefix: str = DEFAULT_PREFIX, rule: RepetitionR
     Raises:
         KdedgeError: no C student or no student.onnx under root; ToolchainMissing: no gcc.
     """
-    from kdedge.runtime.bench import DEFAULT_RULE  # bench imports this module once wired in
+    from kdedge.runtime.bench import DEFAULT_RULE  # not at the top: bench imports this module
 
     root = Path(root)
-    found = c_sources(root, prefix)
-    onnx_dir = resolve_models(root)[0]
-    if found is None or not (onnx_dir / STUDENT_ONNX).is_file():
-        raise KdedgeError(f"{root} has no C student ({C_DIR}/{prefix}.c, {C_DIR}/{prefix}.h) or no "
-                          f"{STUDENT_ONNX}: run `kdedge export {root} --c` first")
-    info = read_model_info(onnx_dir / STUDENT_ONNX)
-    if info.error is not None:
-        raise KdedgeError(info.error)
+    found, info = _c_student(root, prefix)
+    require_toolchain(NATIVE)  # before the onnxruntime timings, not after
     rows, input_rows = model_rows(info, load_rows(root))
     options = session_options(threads=threads, opt_level=opt_level)
     student_ns, floor_ns = _onnxruntime_p50_ns(info, rows, rule or DEFAULT_RULE, options)
@@ -400,6 +379,32 @@ def bench_c(root: str | Path, *, prefix: str = DEFAULT_PREFIX, rule: RepetitionR
               f"{record.ratio_to_floor:.4f}x the onnxruntime floor ({record.floor_p50_ns:.0f} ns), "
               f"{record.ns_per_mac:.3f} ns/MAC")
     return record
+
+
+def _c_student(root: Path, prefix: str) -> tuple[tuple[Path, Path], ModelInfo]:
+    """ROOT's C student (folder, .c) and the student graph it was generated from; refused when
+    either is missing or the header names another graph than ROOT's student.onnx (a stale c/)."""
+    found = c_sources(root, prefix)
+    onnx_dir = resolve_models(root)[0]
+    if found is None or not (onnx_dir / STUDENT_ONNX).is_file():
+        raise KdedgeError(f"{root} has no C student ({C_DIR}/{prefix}.c, {C_DIR}/{prefix}.h) or no "
+                          f"{STUDENT_ONNX}: run `kdedge export {root} --c` first")
+    info = read_model_info(onnx_dir / STUDENT_ONNX)
+    if info.error is not None:
+        raise KdedgeError(info.error)
+    made_from, actual = generated_from(found[0] / f"{prefix}.h"), sha256_file(info.path)
+    if made_from is not None and made_from != actual:
+        raise KdedgeError(f"{found[1]} was generated from a graph with sha256 {made_from[:12]}…, "
+                          f"not from {info.path} ({actual[:12]}…): the C student is stale; "
+                          f"re-export with `kdedge export {root} --c --force`")
+    return found, info
+
+
+def generated_from(header: Path) -> str | None:
+    """The sha256 of the graph a generated header says it came from (its `From:` line), or None."""
+    match = re.search(r"\(sha256 ([0-9a-f]{64})\)", header.read_text(encoding="utf-8",
+                                                                   errors="replace"))
+    return match.group(1) if match else None
 
 
 def _onnxruntime_p50_ns(info, rows: np.ndarray, rule: RepetitionRule,

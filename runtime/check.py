@@ -4,6 +4,9 @@
 `compare_outputs` (or `python -m kdedge.runtime compare a.npz b.npz`): labels must be equal and
 probabilities agree within `atol`. Rows: RUN's X_test (as `kdedge bench` feeds them), else 256
 random normal rows from a fixed seed (numpy's generator gives the same rows on every machine).
+`--runtimes` also runs every model under the second runtimes that are installed (OpenVINO with
+its default settings, tract, emulated bf16: `kdedge.runtime.second_runtime`) and logs their
+agreement with onnxruntime; below 99 % is a warning.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import onnxruntime as ort
 from kdedge.log import get_logger
 from kdedge.rundir import KdedgeError, write_bytes_atomic
 from kdedge.runtime.models import load_rows, model_rows, read_model_info, resolve_models, session_options
+from kdedge.runtime.second_runtime import MIN_AGREEMENT, check_runtimes
 
 _log = get_logger("check")
 _SEP = "::"  # npz key = "<model file>::<output name>"
@@ -58,12 +62,16 @@ def predict_folder(path: str | os.PathLike, *, max_rows: int | None = None,
     return results
 
 
-def check(path: str | os.PathLike, *, out: str | os.PathLike, max_rows: int | None = None) -> Path:
+def check(path: str | os.PathLike, *, out: str | os.PathLike, max_rows: int | None = None,
+          runtimes: bool = False) -> Path:
     """Write every model's outputs on the rows of `path` to the .npz `out` (see `predict_folder`).
 
     A model that cannot run is logged as a warning and saved as `<file>::error` (the comparison
-    then fails for it).
+    then fails for it). `runtimes`: also compare every model under the installed second runtimes
+    with onnxruntime (`log_runtimes`); the dump does not change.
     """
+    if runtimes:
+        log_runtimes(path, max_rows=max_rows)
     arrays = {}
     for name, outputs in predict_folder(path, max_rows=max_rows).items():
         if isinstance(outputs, str):
@@ -75,6 +83,19 @@ def check(path: str | os.PathLike, *, out: str | os.PathLike, max_rows: int | No
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return write_bytes_atomic(out, buffer.getvalue())
+
+
+def log_runtimes(path: str | os.PathLike, *, max_rows: int | None = None) -> bool:
+    """Log `check_runtimes` line by line; True when every runtime that ran agrees on at least
+    MIN_AGREEMENT of the rows (a runtime that refuses a graph or fails is a warning too)."""
+    everything_agrees = True
+    for comparison in check_runtimes(path, max_rows=max_rows):
+        if comparison.ok or comparison.status in ("not installed", "not applicable"):
+            _log.info(comparison.line())
+        else:
+            everything_agrees = False
+            _log.warning(f"{comparison.line()} (below {MIN_AGREEMENT:g} or not run)")
+    return everything_agrees
 
 
 # Variants whose arithmetic legitimately differs between CPUs: aarch64 runs fp16 natively (x86

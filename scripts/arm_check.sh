@@ -15,7 +15,11 @@
 #   4. dumps probabilities/labels of every model on X_test inside and on the host, and fails
 #      (exit 1) unless fp32 and dynamic-int8 models give equal labels and probabilities within
 #      $KDEDGE_ARM_ATOL (1e-5); fp16 and int8-static models run other kernels on aarch64 and are
-#      held to the stated platform tolerance (kdedge.runtime.check.PLATFORM_TOLERANCE).
+#      held to the stated platform tolerance (kdedge.runtime.check.PLATFORM_TOLERANCE);
+#   5. when the run has the C student (RUN/c/, `kdedge export RUN --c`): generates it again from
+#      onnx/student.onnx, cross-compiles it statically with Debian's aarch64-linux-gnu-gcc, runs it
+#      under qemu-aarch64-static (no chroot) on X_test and fails (exit 1) unless it matches x86-64
+#      onnxruntime within 1e-5 with identical labels (docs/c-student.md).
 # Emulated timings measure the qemu translator, not an ARM CPU: they are NOT performance figures.
 # Needs root (debootstrap, chroot, mount) and network on the host (apt, pip download).
 set -euo pipefail
@@ -123,6 +127,29 @@ install_runtime() {
     chroot "$ROOT" /opt/rt/bin/pip install -q --no-index --no-deps --force-reinstall "/wheels/$kdedge_whl"
 }
 
+c_student_check() {
+    # The C student on aarch64 (`kdedge.export.c_student aarch64`: exit 0 pass, 1 fail, 2 error
+    # or missing toolchain). Skipped, with a line saying so, when the run has no C student.
+    local run=$1
+    if [ ! -f "$run/c/kdedge.c" ]; then
+        log "no C student in $run/c (\`kdedge export $run --c --force\` writes one): C check skipped"
+        return 0
+    fi
+    if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64-static >/dev/null; then
+        log "installing the aarch64 cross compiler and qemu-user-static (apt-get)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
+    fi
+    log "C student on aarch64: static cross-gcc build under qemu-aarch64-static vs x86-64 onnxruntime"
+    local rc=0 parity
+    parity=$("$HOST_PY" -m kdedge.export.c_student aarch64 "$run") || rc=$?
+    if [ -n "$parity" ]; then
+        "$HOST_PY" -c 'import json, sys; p = json.load(sys.stdin); print("[arm-check] C student on %s: max |dp| %.2e vs onnxruntime on %d rows (tolerance %g), labels identical: %s" % (p["platform"], p["max_abs_diff"], p["rows"], p["tolerance"], p["labels_identical"]), file=sys.stderr)' <<<"$parity"
+    fi
+    [ $rc -eq 0 ] || log "C student on aarch64 FAILED (exit $rc)"
+    return $rc
+}
+
 newest_run() {
     local d
     d=$(ls -1td "$REPO"/runs/*/onnx 2>/dev/null | head -n1 || true)
@@ -166,7 +193,7 @@ main() {
     "$HOST_PY" "$REPO/scripts/arm_check_compare.py" record "$run" "bench/$(basename "$bench_json")"
     log "saved $run/bench/$(basename "$bench_json") (emulated: true)"
 
-    local rc=0
+    local rc=0 c_rc=0
     "$HOST_PY" "$REPO/scripts/arm_check_compare.py" compare "$host_npz" "$inside/arm64.npz" --atol "$ATOL" || rc=$?
     rm -f "$host_npz"
     if [ $rc -ne 0 ]; then
@@ -174,6 +201,8 @@ main() {
         log "(native fp16 GEMM, other int8 rounding), so differences there are real platform behaviour;"
         log "fp32 and dynamic-int8 graphs are expected to agree within $ATOL. Loosen with KDEDGE_ARM_ATOL=..."
     fi
+    c_student_check "$run" || c_rc=$?
+    [ $rc -ne 0 ] || rc=$c_rc
     log "done in $((SECONDS - start)) s"
     return $rc
 }

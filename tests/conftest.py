@@ -1,8 +1,8 @@
 """Shared fixtures: real runs made once per test session through the real stages.
 
 `small_run` is a short-trained distill run on the default data; `full_run` adds a real export
-(every quantized variant) and a real quick bench to a copy of it. Tests must not modify either:
-copy first (`copy_run`).
+(every quantized variant, and the C student where gcc is installed) and a real quick bench to a
+copy of it. Tests must not modify either: copy first (`copy_run`).
 """
 
 from __future__ import annotations
@@ -31,15 +31,32 @@ def small_run(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def full_run(small_run, tmp_path_factory) -> Path:
-    """`small_run` exported (fp32 + int8, int8-static, fp16) and benched (quick, batch 1 and 32)
-    by the real stages: the artifacts every reader is tested on."""
+    """`small_run` exported (fp32 + int8, int8-static, fp16, and with gcc the C student in c/)
+    and benched (quick, batch 1 and 32) by the real stages: the artifacts every reader is tested
+    on."""
     from kdedge.export import export_run
     from kdedge.runtime.bench import bench
+    from kdedge.runtime.c_bench import NATIVE, toolchain_missing
 
     run = copy_run(small_run, tmp_path_factory.mktemp("runs") / "full")
-    export_run(run, quantize="all")
+    export_run(run, quantize="all", c=toolchain_missing(NATIVE) is None)
     bench(run, target="x86-test", batch_sizes=(1, 32), quick=True)
     return run
+
+
+@pytest.fixture
+def c_parity_failure(monkeypatch):
+    """Plant a C parity failure: the onnxruntime reference the C student's gate compares with
+    (`kdedge.export.c_student.onnx_outputs`) moved by 1e-3, 100 × the tolerance."""
+    from kdedge.export import c_student
+
+    real = c_student.onnx_outputs
+
+    def shifted(*args, **kwargs):
+        probabilities, labels = real(*args, **kwargs)
+        return probabilities + 1e-3, labels
+
+    monkeypatch.setattr(c_student, "onnx_outputs", shifted)
 
 
 def import_blocker(*packages: str) -> str:

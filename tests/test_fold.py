@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from kdedge.contract import Scaler
-from kdedge.fold import fold_model
+from kdedge.fold import SCALER_STEP, FoldedModel, fold_model
 from kdedge.models import Student, StudentConfig, Teacher, TeacherConfig
 
 
@@ -40,8 +40,7 @@ def test_fold_model_seed_teacher_has_36352_macs_and_is_exact(rows):
     folded = _folded_and_exact(teacher, rows)
     assert folded.macs == 13 * 256 + 256 * 128 + 128 * 2 == 36_352
     assert len(folded.layers) == 3
-    assert folded.steps == ["scaler folded into the first layer",
-                            "BatchNorm folded into the preceding Linear"]
+    assert folded.steps == [SCALER_STEP, "BatchNorm folded into the preceding Linear"]
 
 
 def test_fold_model_student_keeps_low_rank_pair_when_cheaper(rows):
@@ -84,3 +83,49 @@ def test_fold_model_scaler_of_a_column_subset_follows_its_order(rows):
 def test_fold_model_refuses_other_modules():
     with pytest.raises(TypeError, match="Teacher or Student, not Linear"):
         fold_model(torch.nn.Linear(2, 2), Scaler(mean=[0.0, 0.0], scale=[1.0, 1.0]))
+
+
+def _float32_forward(folded: FoldedModel, x: np.ndarray) -> np.ndarray:
+    """The folded chain in float32 arithmetic, as the exported graph computes it."""
+    h = x.astype(np.float32)
+    if folded.centre is not None:
+        h = h - folded.centre.astype(np.float32)
+    for layer in folded.layers:
+        h = h @ layer.weight.T.astype(np.float32) + layer.bias.astype(np.float32)
+        h = np.maximum(h, 0) if layer.relu else h
+    return h.astype(np.float64)
+
+
+@pytest.fixture
+def offset_rows():
+    """Features with large offsets: mean 1000 / std 0.01 and mean 5e4 / std 3, then plain ones."""
+    z = np.random.default_rng(1).normal(size=(256, 6))
+    return np.c_[1000 + 0.01 * z[:, 0], 5e4 + 3 * z[:, 1], z[:, 2:]].astype(np.float32)
+
+
+def test_fold_model_centres_inputs_and_folds_only_the_scale(rows):
+    torch.manual_seed(0)
+    student = Student(StudentConfig(n_features=6, n_classes=2, rank=4, hidden=[32]))
+    scaler = Scaler.fit(rows[:, :6])
+    folded = _folded_and_exact(student, rows[:, :6])
+    np.testing.assert_array_equal(folded.centre, scaler.mean_array.astype(np.float32))
+    assert folded.steps[0] == SCALER_STEP
+    # W' = W / scale: the first factor layer's weight columns, divided by the column's std
+    gates = torch.sigmoid(student.gate_logits).detach().double().numpy()
+    factors = student.factors.weight.detach().double().numpy()
+    expected = factors * gates[:, None] / scaler.scale_array
+    np.testing.assert_allclose(folded.layers[0].weight, expected, rtol=1e-12)
+
+
+def test_fold_model_stays_exact_in_float32_with_large_offsets(offset_rows):
+    """Centred, every product is of the size of the result: float32 is as good as on centred
+    data. Folding the centre into the bias (the earlier form) loses the offset features."""
+    torch.manual_seed(0)
+    student = Student(StudentConfig(n_features=6, n_classes=2, rank=4, hidden=[32]))
+    folded = _folded_and_exact(student, offset_rows.astype(np.float64))
+    exact = folded.forward(offset_rows)
+    assert np.max(np.abs(_float32_forward(folded, offset_rows) - exact)) < 1e-6  # ~6e-8
+    biased = folded.centre_in_bias()
+    assert biased.centre is None and biased.macs == folded.macs
+    np.testing.assert_allclose(biased.forward(offset_rows), exact, atol=1e-6)  # same in float64
+    assert np.max(np.abs(_float32_forward(biased, offset_rows) - exact)) > 1e-4  # ~2e-3

@@ -1,10 +1,11 @@
 import re
+import shutil
 
 import pytest
 
 from kdedge import contract
 from kdedge.cli import main
-from kdedge.contract import ExportSummary, read_record
+from kdedge.contract import BenchReport, ExportSummary, read_record
 from kdedge.rundir import KdedgeError, read_manifest, sha256_file
 
 
@@ -22,7 +23,11 @@ def test_main_run_produces_every_stage_with_progress(tmp_path, capsys):
     export = read_record(ExportSummary, out / contract.EXPORT_JSON)
     assert set(export.models) == {"teacher", "student", "student.int8", "student.int8-static",
                                   "student.fp16"}
-    assert len(list((out / "bench").glob("*.json"))) == 1
+    bench_files = list((out / "bench").glob("*.json"))
+    assert len(bench_files) == 1
+    if shutil.which("gcc") and shutil.which("size"):  # the C student where a compiler exists
+        assert export.c_student is not None and export.c_student.parity.passed
+        assert read_record(BenchReport, bench_files[0]).c_student is not None
     assert re.search(r"^## \d+\. Conclusions$", (out / "report.md").read_text(), re.M)
     assert len(list((out / "plots").glob("*.png"))) == 15
 

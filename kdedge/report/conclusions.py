@@ -12,7 +12,9 @@
 4. a model that predicts a single class;
 5. guidance: raise --features (the best feature left out is at least IMPORTANCE_RATIO × the
    weakest kept one), "k too small" vs "student too small" (from student_all_features);
-6. agreement, compression, export (each quantized variant vs fp32, paired) and bench findings.
+6. agreement, compression, export (each quantized variant vs fp32, paired), the C student
+   (`microcontroller.py`: its cost in C against the onnxruntime floor, bytes, stack, parity) and
+   bench findings.
 
 Every comparison of two models is a paired one recorded by distill or export (`paired.py` words
 it): "lost" / "gained" when the paired bootstrap interval excludes 0, else "no detectable
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 from kdedge.contract import MODEL_NAMES, STUDENT_ALL_FEATURES, Metrics, PairedComparison
 from kdedge.report.collect import Bench, Facts, latency, model_label, usable
+from kdedge.report.microcontroller import c_student_findings
 from kdedge.report.paired import (evidence, graph_names, metric_name, metrics_sentence,
                                   model_name, oriented, predicted_class, verdict_sentence)
 from kdedge.report.text import fmt_float, fmt_int, fmt_metric, fmt_pct, fmt_points, fmt_ratio, tr
@@ -171,7 +174,8 @@ def conclusions(facts: Facts, lang: str) -> list[str]:
     out = (_teacher_findings(facts, lang) + _baseline_findings(facts, lang)
            + _student_findings(facts, lang) + _single_class_findings(facts, lang)
            + _features_guidance(facts, lang) + _size_guidance(facts, lang)
-           + _distill_findings(facts, lang) + _export_findings(facts, lang))
+           + _distill_findings(facts, lang) + _export_findings(facts, lang)
+           + c_student_findings(facts, lang))
     for bench in facts.benches:
         out += _bench_findings(bench, lang)
     for stage, cmd in facts.missing.items():

@@ -60,7 +60,7 @@ def export_section(facts: Facts, lang: str, plots: set[str]) -> list:
             Table(headers, export_rows(facts, lang))]
 
 
-def _target_header(bench: Bench, lang: str) -> str:
+def target_header(bench: Bench, lang: str) -> str:
     return tr(lang, "emulated_mark", target=bench.target) if bench.emulated else bench.target
 
 
@@ -80,7 +80,7 @@ def _per_target(facts: Facts, lang: str, title: str, cell) -> Table:
             else:
                 cells.append(cell(model) + (" †" if name in bench.stale else ""))
         rows.append([model_label(name)] + cells)
-    return Table([tr(lang, "h_model")] + [_target_header(b, lang) for b in facts.benches], rows, title=title)
+    return Table([tr(lang, "h_model")] + [target_header(b, lang) for b in facts.benches], rows, title=title)
 
 
 def latency_cell(batch: int):

@@ -1,6 +1,7 @@
 """The report as a list of blocks: header, feature selection, performance, student structure,
-data views, compression, then export and bench (`deploy.py`), class balance, baselines and paired
-verdicts (`balance.py`) and the conclusions.
+data views, compression, then export and bench (`deploy.py`; the C student's part in export,
+`microcontroller.py`), class balance, baselines and paired verdicts (`balance.py`) and the
+conclusions.
 
 Numbers come from metrics.json (distill) and, when present, export.json and the bench JSONs; no
 number is typed into a sentence here, every one goes through the formatters in `text.py`.
@@ -13,6 +14,7 @@ from kdedge.report import deploy
 from kdedge.report.balance import verdicts_section
 from kdedge.report.collect import Facts, reference_bench
 from kdedge.report.conclusions import conclusions
+from kdedge.report.microcontroller import c_student_part
 from kdedge.report.render import Bullets, Heading, Image, Note, Para, Table
 from kdedge.report.text import (caption, fmt_change, fmt_float, fmt_int, fmt_metric, fmt_pct,
                                 fmt_ratio, fmt_signed, skip_reason, tr)
@@ -44,7 +46,7 @@ def build_document(facts: Facts, *, lang: str, plots: set[str], skipped: dict | 
     blocks += _header(facts, lang)
     numbered = [("s_features", _features), ("s_performance", _performance),
                 ("s_structure", _structure), ("s_dataviews", _dataviews),
-                ("s_compression", _compression), ("s_export", deploy.export_section),
+                ("s_compression", _compression), ("s_export", _export),
                 ("s_bench", deploy.bench_section), ("s_verdicts", verdicts_section)]
     for number, (key, build) in enumerate(numbered, start=1):
         blocks.append(Heading(f"{number}. {tr(lang, key)}"))
@@ -53,6 +55,11 @@ def build_document(facts: Facts, *, lang: str, plots: set[str], skipped: dict | 
     blocks.append(Heading(f"{len(numbered) + 1}. {tr(lang, 's_conclusions')}"))
     blocks.append(Bullets(conclusions(facts, lang)))
     return blocks
+
+
+def _export(facts: Facts, lang: str, plots: set[str]) -> list:
+    """The ONNX export table, then the microcontroller-class part (the C student)."""
+    return deploy.export_section(facts, lang, plots) + c_student_part(facts, lang)
 
 
 def images(lang: str, plots: set[str], names) -> list:

@@ -111,6 +111,58 @@ TEXT: dict[str, tuple[str, str]] = {
     "passed": ("passed", "通过"), "failed": ("FAILED", "未通过"),
     "export_opset": ("ONNX opset {opset}; files under onnx/ of the run directory.",
                      "ONNX opset {opset}；文件位于运行目录的 onnx/ 下。"),
+    # the microcontroller-class deployment part (the C student, `kdedge export --c`)
+    "c_title": ("Microcontroller-class deployment: the student as C", "微控制器级部署：C 语言学生模型"),
+    "c_missing": ("No C student: this export ran without --c. Re-running the export with `{flags}` "
+                  "keeps the same variants and adds c/kdedge.h and c/kdedge.c, the student as "
+                  "dependency-free C99 checked against onnxruntime on the test split (it needs "
+                  "gcc).",
+                  "没有 C 语言学生模型：此次导出未使用 --c。以 `{flags}` 重新运行导出，可保留相同的变体并"
+                  "加入 c/kdedge.h 和 c/kdedge.c：无外部依赖、已在测试集上与 onnxruntime 核对的 C99 "
+                  "学生模型（需要 gcc）。"),
+    "c_files": ("`{header}` and `{source}`: C99 generated from `{onnx}`, one function "
+                "`int {entry}(const float features[{k}], float probabilities[{n}])` that returns "
+                "the class index; no malloc, no state, nothing beyond `<math.h>`; the inputs are "
+                "raw feature values (centred by the training mean inside, 1/scale folded into the weights).",
+                "`{header}` 与 `{source}`：由 `{onnx}` 生成的 C99 代码，只有一个函数 "
+                "`int {entry}(const float features[{k}], float probabilities[{n}])`，返回类别索引；"
+                "无 malloc、无状态，只依赖 `<math.h>`；输入为原始特征值（内部减去训练均值，1/scale 已折叠进权重）。"),
+    "c_h_value": ("Value", "数值"),
+    "c_r_code_weights": ("Code + weights, bytes (`size` of the -O2 object)",
+                         "代码 + 权重，字节（-O2 目标文件的 `size`）"),
+    "c_code_weights_cell": ("{b} (text {t} + data {d} + bss {s}; {w} of them float32 weights)",
+                            "{b}（text {t} + data {d} + bss {s}；其中 float32 权重 {w}）"),
+    "c_r_stack": ("Stack, bytes (-fstack-usage of {entry})", "栈，字节（{entry} 的 -fstack-usage）"),
+    "c_r_parity": ("Parity with onnxruntime ({platform}, {n} test rows, batch 1)",
+                   "与 onnxruntime 的一致性（{platform}，{n} 行测试数据，批大小 1）"),
+    "c_parity_cell": ("max |Δp| {d} (tolerance {tol}), labels identical: {same} → {verdict}",
+                      "最大 |Δp| {d}（容差 {tol}），标签完全一致：{same} → {verdict}"),
+    "c_r_compiler": ("Compiler; flags", "编译器；编译选项"),
+    "c_r_ops": ("ONNX nodes translated", "已转换的 ONNX 节点"),
+    "c_timing": ("The C student at batch 1, timed in C (clock_gettime around blocks of calls), "
+                 "beside onnxruntime in the same bench run",
+                 "批大小 1 下的 C 语言学生模型：在 C 中计时（clock_gettime 包围成批的调用），与同一次"
+                 "基准测试中的 onnxruntime 对比"),
+    "c_r_ns": ("C: ns per call, median of blocks (fastest–slowest)",
+               "C：每次调用 ns，各批中位数（最快–最慢）"),
+    "c_r_calls": ("Calls per block × blocks", "每批调用次数 × 批数"),
+    "c_r_floor": ("onnxruntime floor (empty graph, same interface): ns per call, p50",
+                  "onnxruntime 下限（接口相同的空计算图）：每次调用 ns，p50"),
+    "c_r_onnxruntime": ("The same student under onnxruntime: ns per call, p50",
+                        "同一学生模型在 onnxruntime 下：每次调用 ns，p50"),
+    "c_r_ratio_floor": ("C / onnxruntime floor", "C / onnxruntime 下限"),
+    "c_r_ratio_onnxruntime": ("C / onnxruntime student", "C / onnxruntime 学生模型"),
+    "c_r_ns_per_mac": ("ns per multiply-accumulate", "每次乘加 ns"),
+    "c_needs_bench": ("Not timed yet: `{cmd}` times the C student beside onnxruntime (it needs "
+                      "gcc).",
+                      "尚未计时：运行 `{cmd}` 可在 onnxruntime 旁对 C 语言学生模型计时（需要 gcc）。"),
+    "c_not_timed": ("{target}: the C student was not timed: {why}",
+                    "{target}：C 语言学生模型未计时：{why}"),
+    "c_not_benched": ("{target}: no C timing, the bench found no c/ folder (it ran before the "
+                      "export with --c, or c/ was not copied to the device); bench again with "
+                      "--force.",
+                      "{target}：没有 C 计时，基准测试时未找到 c/ 目录（它在使用 --c 的导出之前运行，或 c/ "
+                      "未复制到设备上）；请加 --force 重新运行基准测试。"),
     "missing_stage": ("Not available: this run has no {what}. Run `{cmd}` to produce it.",
                       "暂无：此运行目录还没有 {what}。运行 `{cmd}` 生成。"),
     "what_export": ("export.json (ONNX export)", "export.json（ONNX 导出）"),
@@ -370,6 +422,21 @@ TEXT: dict[str, tuple[str, str]] = {
                             "记录的不同（{models}）——可能是较早的导出，或导出后被改动的文件：这些模型"
                             "的数据可能不代表已导出的模型，也不据此得出速度结论；请重新导出或重新运行"
                             "基准测试。"),
+    "finding.c_student": ("The C student runs in {ns} ns per call on {target}, {r}× the "
+                          "onnxruntime floor ({f} ns) and {m} ns per multiply-accumulate, in {b} "
+                          "bytes of code and weights and {s} bytes of stack; {parity}",
+                          "C 语言学生模型在 {target} 上每次调用 {ns} ns，为 onnxruntime 下限（{f} ns）的 "
+                          "{r}×，每次乘加 {m} ns；代码与权重共 {b} 字节，栈 {s} 字节；{parity}"),
+    "finding.c_untimed": ("The C student takes {b} bytes of code and weights and {s} bytes of "
+                          "stack; {parity}",
+                          "C 语言学生模型的代码与权重共 {b} 字节，栈 {s} 字节；{parity}"),
+    "finding.c_parity": ("on {n} test rows its outputs match onnxruntime's within {d}, with "
+                         "identical labels.",
+                         "在 {n} 行测试数据上，其输出与 onnxruntime 的差异不超过 {d}，标签完全一致。"),
+    "finding.c_parity_failed": ("on {n} test rows its outputs differ from onnxruntime's by up to "
+                                "{d}, or its labels differ: do not deploy it.",
+                                "在 {n} 行测试数据上，其输出与 onnxruntime 最多相差 {d}，或标签不一致："
+                                "请勿部署。"),
     "finding.emulated": ("Timings on {target} are emulated (qemu): they are not performance figures.",
                          "{target} 上的计时为模拟运行（qemu）：不是性能数据。"),
     "finding.missing": ("Not yet measured: run `{cmd}` for the {what} section.",

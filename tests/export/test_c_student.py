@@ -1,5 +1,9 @@
 """The C student: generated from the real exported student graph, compiled with strict flags,
-verified against onnxruntime, measured; untranslatable graphs refused with nothing written."""
+verified against onnxruntime, measured; untranslatable graphs refused with nothing written.
+
+The session's `full_run` was exported with `export_run(c=True)` where gcc is installed: its c/
+and export.json's `c_student` are what `kdedge export --c` wrote. Tests that write copy it first.
+"""
 
 from __future__ import annotations
 
@@ -14,36 +18,35 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from kdedge import pipeline
 from kdedge.artifacts import load_run
-from kdedge.contract import onnx_file
+from kdedge.contract import EXPORT_JSON, CStudent, ExportSummary, onnx_file, read_record
 from kdedge.errors import KdedgeError
 from kdedge.export import c_student
-from kdedge.export.c_student import (CStudent, check_aarch64, export_c, generate_c, student_graph,
+from kdedge.export.c_student import (check_aarch64, export_c, generate_c, student_graph,
                                      write_c_student)
 from kdedge.export.parity import ParityError
-from kdedge.runtime.c_bench import AARCH64, NATIVE, STRICT_FLAGS, ToolchainMissing, \
-    require_toolchain
+from kdedge.runtime.c_bench import (AARCH64, NATIVE, STRICT_FLAGS, ToolchainMissing,
+                                    toolchain_missing)
 
 
-def _has(toolchain) -> str | None:
-    """None when the toolchain is installed, else why not (the skip reason)."""
-    try:
-        require_toolchain(toolchain)
-    except ToolchainMissing as exc:
-        return str(exc)
-    return None
-
-
-needs_gcc = pytest.mark.skipif(_has(NATIVE) is not None, reason=f"{_has(NATIVE)}")
+needs_gcc = pytest.mark.skipif(toolchain_missing(NATIVE) is not None,
+                               reason=f"{toolchain_missing(NATIVE)}")
 
 
 @pytest.fixture(scope="module")
-def c_run(full_run, tmp_path_factory):
-    """A copy of the session's exported run with its C student written (compiled once)."""
-    if _has(NATIVE) is not None:
-        pytest.skip(_has(NATIVE))
-    run = Path(shutil.copytree(full_run, tmp_path_factory.mktemp("c") / "run"))
-    return run, export_c(run)
+def c_run(full_run):
+    """The session's run and the C student `export_run(c=True)` wrote into it (do not modify)."""
+    if toolchain_missing(NATIVE) is not None:
+        pytest.skip(toolchain_missing(NATIVE))
+    return full_run, read_record(ExportSummary, full_run / EXPORT_JSON).c_student
+
+
+def _without_c(full_run, tmp_path) -> Path:
+    """A copy of the session's run without its c/ folder."""
+    run = Path(shutil.copytree(full_run, tmp_path / "run"))
+    shutil.rmtree(run / "c", ignore_errors=True)
+    return run
 
 
 def _partials(folder):
@@ -59,7 +62,9 @@ def test_export_c_passes_parity_on_every_test_row(c_run):
     assert 0.0 <= record.parity.max_abs_diff <= 1e-5
     assert (run / record.header).is_file() and (run / record.source).is_file()
     assert record.header == "c/kdedge.h" and record.onnx == onnx_file("student")
-    assert record.ops == {"Gemm": record.ops["Gemm"], "Relu": 1, "Softmax": 1, "ArgMax": 1}
+    ops = {op: count for op, count in record.ops.items() if op not in ("Gemm", "Sub")}
+    assert ops == {"Relu": 1, "Softmax": 1, "ArgMax": 1} and record.ops["Gemm"] >= 2
+    assert record.ops.get("Sub", 1) == 1  # the centring node, where export conditions the graph
     assert CStudent.from_json(json.loads(json.dumps(record.to_json()))) == record  # JSON record
 
 
@@ -130,6 +135,17 @@ def test_existing_c_folder_needs_force(c_run):
         export_c(run)
 
 
+@needs_gcc
+def test_export_c_on_a_run_writes_the_bytes_export_run_wrote(c_run, tmp_path):
+    """The standalone tool and `kdedge export --c` generate the same files from the same graph."""
+    run, exported = c_run
+    copy = _without_c(run, tmp_path)
+    record = export_c(copy)
+    for path in (record.header, record.source):
+        assert (copy / path).read_bytes() == (run / path).read_bytes(), path
+    assert record.onnx_sha256 == exported.onnx_sha256 and record.parity == exported.parity
+
+
 def _with_tanh(model: onnx.ModelProto) -> onnx.ModelProto:
     """The student with a Tanh between its last Gemm and the Softmax."""
     softmax = next(node for node in model.graph.node if node.op_type == "Softmax")
@@ -189,26 +205,35 @@ def test_gemm_attributes_and_elementwise_constants_are_translated(tmp_path):
 
 
 @needs_gcc
-def test_parity_failure_raises_and_writes_nothing(full_run, tmp_path, monkeypatch):
-    run = Path(shutil.copytree(full_run, tmp_path / "run"))
-    real = c_student.onnx_outputs
-
-    def shifted(*args, **kwargs):
-        probabilities, labels = real(*args, **kwargs)
-        return probabilities + 1e-3, labels
-
-    monkeypatch.setattr(c_student, "onnx_outputs", shifted)
+@pytest.mark.parametrize("had_c", [False, True])
+def test_parity_failure_raises_and_writes_nothing(full_run, tmp_path, tree_state, had_c,
+                                                  c_parity_failure):
+    run = Path(shutil.copytree(full_run, tmp_path / "run")) if had_c else _without_c(full_run,
+                                                                                      tmp_path)
+    before = tree_state(run)
     with pytest.raises(ParityError, match=r"max \|Δ probability\| vs onnxruntime = 0.001"):
-        export_c(run)
-    assert not (run / "c").exists() and _partials(run) == []
+        export_c(run, force=True)
+    assert tree_state(run) == before and _partials(run) == []  # an old c/ kept as it was
+    assert (run / "c").exists() == had_c
 
 
-def test_missing_gcc_names_the_package_and_nothing_is_written(full_run, tmp_path, monkeypatch):
-    run = Path(shutil.copytree(full_run, tmp_path / "run"))
+def test_missing_gcc_names_the_package_and_nothing_is_written(full_run, tmp_path, monkeypatch,
+                                                              tree_state):
+    run = _without_c(full_run, tmp_path)
+    before = tree_state(run)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(ToolchainMissing, match=r"gcc.*apt-get install gcc binutils"):
         export_c(run)
-    assert not (run / "c").exists() and _partials(run) == []
+    assert tree_state(run) == before and _partials(run) == []
+
+
+def test_kdedge_run_exports_the_c_student_only_where_gcc_is(tmp_path, monkeypatch):
+    logged = []
+    monkeypatch.setattr(pipeline._log, "info", logged.append)
+    assert pipeline.c_student_wanted() is (toolchain_missing(NATIVE) is None)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert pipeline.c_student_wanted() is False
+    assert logged[-1].startswith("skipping the C student (kdedge export --c): gcc, size not found")
 
 
 @pytest.mark.parametrize("prefix", ["1model", "my-model", "", "a" * 40])
@@ -247,7 +272,8 @@ def test_two_students_with_other_prefixes_link_into_one_program(full_run, tmp_pa
     assert first == second and name == load_run(full_run).input_names("student")[0]
 
 
-@pytest.mark.skipif(_has(AARCH64) is not None, reason=f"{_has(AARCH64)}")
+@pytest.mark.skipif(toolchain_missing(AARCH64) is not None,
+                    reason=f"{toolchain_missing(AARCH64)}")
 def test_aarch64_cross_compiled_student_matches_x86_onnxruntime(full_run):
     parity = check_aarch64(full_run)
     assert parity.platform.startswith("aarch64") and "aarch64-linux-gnu-gcc" in parity.compiler

@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 import onnx
 import pytest
+from onnx import numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 import kdedge
@@ -39,15 +40,52 @@ def test_export_onnx_interface_and_metadata(full_run, name):
 def test_export_onnx_student_is_the_folded_chain(full_run):
     run = load_run(full_run)
     folded = fold_model(run.load_model("student"), run.scaler("student"))
-    expected = []
+    expected = ["Sub"]  # the centring, kept apart from the first Gemm (kdedge/fold.py)
     for layer in folded.layers:
         expected += ["Gemm", "Relu"] if layer.relu else ["Gemm"]
     model = onnx.load(full_run / onnx_file("student"))
     assert [node.op_type for node in model.graph.node] == expected + ["Softmax", "ArgMax"]
-    # only the folded weights: one [out, in] matrix and one bias per layer
+    # only the folded weights: one [out, in] matrix and one bias per layer, and the centre [k]
     shapes = sorted(tuple(t.dims) for t in model.graph.initializer)
     assert shapes == sorted([layer.weight.shape for layer in folded.layers]
-                            + [layer.bias.shape for layer in folded.layers])
+                            + [layer.bias.shape for layer in folded.layers]
+                            + [folded.centre.shape])
+    centre = next(numpy_helper.to_array(t) for t in model.graph.initializer
+                  if t.name == model.graph.node[0].input[1])
+    np.testing.assert_array_equal(centre, folded.centre.astype(np.float32))
+    assert model.graph.node[0].input[0] == INPUT_NAME
+
+
+def _offset_student():
+    """A student on rows with large offsets (1000 ± 0.01, 5e4 ± 3), its scaler and rows."""
+    import torch
+
+    from kdedge.contract import Scaler
+    from kdedge.models import Student, StudentConfig
+
+    z = np.random.default_rng(1).normal(size=(512, 6))
+    rows = np.c_[1000 + 0.01 * z[:, 0], 5e4 + 3 * z[:, 1], z[:, 2:]].astype(np.float32)
+    torch.manual_seed(0)
+    student = Student(StudentConfig(n_features=6, n_classes=2, rank=4, hidden=[32])).eval()
+    with torch.no_grad():  # weights of a trained size, so the logits spread over several units
+        for parameter in student.parameters():
+            parameter.mul_(2.0)
+    return student, Scaler.fit(rows.astype(np.float64)), rows
+
+
+def test_export_onnx_is_well_conditioned_with_large_offsets():
+    """Centred in its own node, the graph matches PyTorch 10x inside the parity gate; the
+    centre folded into the first bias (the earlier form) misses it by orders of magnitude."""
+    from kdedge.distill import probabilities
+
+    student, scaler, rows = _offset_student()
+    reference = probabilities(student, rows, scaler)
+    folded = fold_model(student, scaler)
+    graph = export_onnx(folded_module(folded), n_features=6)
+    assert np.max(np.abs(onnx_outputs(make_session(graph), rows)[0] - reference)) <= 1e-6
+    old_form = export_onnx(folded_module(folded.centre_in_bias()), n_features=6)
+    assert [n.op_type for n in old_form.graph.node][0] == "Gemm"  # no centring node
+    assert np.max(np.abs(onnx_outputs(make_session(old_form), rows)[0] - reference)) > 1e-5
 
 
 def test_export_onnx_unfolded_graph_has_the_scaler_and_more_nodes(full_run):

@@ -74,3 +74,18 @@ def test_check_parity_fails_on_label_mismatch_within_tolerance(full_run):
     with pytest.raises(ParityError, match=rf"{len(x)} labels differ"):
         check_parity(model, reference=reference[:, ::-1], x=x, name="student.onnx",
                      tolerance=1.0)
+
+
+def test_check_parity_covers_the_centring_constant(full_run):
+    """The centre is part of the gated graph: one column's centre off by a tenth of its std
+    moves the probabilities past the tolerance."""
+    run = load_run(full_run)
+    model, x, reference = _exported(full_run)
+    centring = model.graph.node[0]
+    assert (centring.op_type, centring.input[0]) == ("Sub", INPUT_NAME)
+    centre = next(t for t in model.graph.initializer if t.name == centring.input[1])
+    moved = numpy_helper.to_array(centre).copy()
+    moved[0] += 0.1 * run.scaler("student").scale[0]
+    centre.CopyFrom(numpy_helper.from_array(moved, centre.name))
+    with pytest.raises(ParityError, match=r"student\.onnx fails the parity gate"):
+        check_parity(model, reference=reference, x=x, name="student.onnx")

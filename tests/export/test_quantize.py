@@ -65,10 +65,12 @@ def test_quantize_variant_agrees_with_fp32(full_run, variant, min_agreement):
 
 @pytest.mark.parametrize("variant, quantized_op", [("int8", "MatMulInteger"),
                                                    ("int8-static", "DequantizeLinear")])
-def test_quantize_int8_keeps_the_first_layer_float(full_run, variant, quantized_op):
+def test_quantize_int8_keeps_the_centring_and_first_layer_float(full_run, variant, quantized_op):
     model = onnx.load(full_run / onnx_file("student", variant))
-    readers = [n.op_type for n in model.graph.node if INPUT_NAME in n.input]
-    assert readers in (["Gemm"], ["MatMul"])  # raw features never enter a quantize op
+    readers = [n for n in model.graph.node if INPUT_NAME in n.input]
+    assert [n.op_type for n in readers] == ["Sub"]  # raw features: the float32 centring only
+    layer = [n.op_type for n in model.graph.node if readers[0].output[0] in n.input]
+    assert layer in (["Gemm"], ["MatMul"])  # centred features never enter a quantize op
     ops = [n.op_type for n in model.graph.node]
     assert quantized_op in ops  # ...while the later layers are quantized
     int8 = [t for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8]
@@ -88,11 +90,86 @@ def test_quantize_int8_static_is_per_channel(full_run):
         assert list(scale.dims) == [weights[node.input[0]].dims[0]]  # one scale per output row
 
 
-def test_quantize_fp16_stores_float16_weights(full_run, export_summary):
+def test_quantize_fp16_stores_float16_weights_after_a_float32_centring(full_run, export_summary):
     model = onnx.load(full_run / onnx_file("student", "fp16"))
-    types = {t.data_type for t in model.graph.initializer}
-    assert types == {onnx.TensorProto.FLOAT16}
+    first = model.graph.node[0]
+    assert (first.op_type, first.input[0]) == ("Sub", INPUT_NAME)  # no float16 round trip first
+    types = {t.name: t.data_type for t in model.graph.initializer}
+    assert types.pop(first.input[1]) == onnx.TensorProto.FLOAT  # the centre stays float32
+    assert set(types.values()) == {onnx.TensorProto.FLOAT16}
     assert 0.0 < export_summary.models["student.fp16"].max_abs_diff_vs_fp32 < 1e-2
+
+
+def test_quantize_fp16_writes_matmul_add_not_gemm(full_run):
+    """tract cannot translate a float16 Gemm; MatMul + Add is the same arithmetic."""
+    model = onnx.load(full_run / onnx_file("student", "fp16"))
+    ops = [n.op_type for n in model.graph.node]
+    assert "Gemm" not in ops and ops.count("MatMul") == ops.count("Add") == 3
+    assert ops[:2] == ["Sub", "Cast"] and ops[-1] == "Cast"  # float32 interface both ends
+    onnx.checker.check_model(model, full_check=True)
+
+
+def test_quantize_variants_keep_large_offsets():
+    """On inputs at 1000 ± 0.01 and 5e4 ± 3 every variant still agrees with the fp32 graph:
+    the centring reads the float32 input before anything is rounded."""
+    import torch
+
+    from kdedge.contract import Scaler
+    from kdedge.export.onnx_export import export_onnx, folded_module
+    from kdedge.fold import fold_model
+    from kdedge.models import Student, StudentConfig
+
+    torch.manual_seed(0)
+    student = Student(StudentConfig(n_features=3, n_classes=2, rank=2, hidden=[8])).eval()
+    z = np.random.default_rng(2).normal(size=(512, 3))
+    rows = (np.array([1000.0, 5e4, 0.0]) + z * [0.01, 3.0, 1.0]).astype(np.float32)
+    folded = fold_model(student, Scaler.fit(rows.astype(np.float64)))
+    logits = folded.forward(rows)  # a random student: move its boundary into the rows
+    folded.layers[-1].bias[1] -= np.median(logits[:, 1] - logits[:, 0])
+    fp32 = export_onnx(folded_module(folded), n_features=3)
+    _, fp32_labels = onnx_outputs(make_session(fp32), rows)
+    assert 0.1 < np.mean(fp32_labels) < 0.9  # both classes: agreement means something
+    for variant, quantize in QUANTIZERS.items():
+        _, labels = onnx_outputs(make_session(quantize(fp32, calibration=rows[:256])), rows)
+        assert np.mean(labels == fp32_labels) >= 0.99, variant
+
+
+def _paired(fp32_right: int, variant_right: int, n: int = 1000):
+    """paired_vs_fp32 for a variant that gets `variant_right` of `fp32_right` discordant rows."""
+    from kdedge.verdicts import bootstrap_weights, paired_accuracy
+
+    y = np.zeros(n, dtype=np.int64)
+    fp32, variant = y.copy(), y.copy()
+    fp32[:variant_right] = 1  # rows only the variant gets right
+    variant[variant_right:variant_right + fp32_right] = 1  # rows only fp32 gets right
+    return paired_accuracy(y, fp32, variant, a="student", b="student.int8",
+                           weights=bootstrap_weights(n, seed=0))
+
+
+@pytest.mark.parametrize("agreement, only_fp32, only_variant, rules", [
+    (0.99, 5, 5, []),  # exactly the agreement bound, no paired loss: accepted
+    (0.989, 6, 5, ["agreement rule"]),  # one row more: another model
+    (0.993, 7, 0, ["paired-loss rule"]),  # 7 rows lost, none gained: McNemar p = 0.016
+    (0.97, 30, 0, ["agreement rule", "paired-loss rule", "accuracy-drop rule"]),
+])
+def test_judge_names_every_rule_a_variant_fails(agreement, only_fp32, only_variant, rules):
+    from kdedge.export.stage import MIN_AGREEMENT_FP32, judge
+
+    paired = _paired(only_fp32, only_variant)
+    verdict, reason = judge("int8", accuracy=paired.value_b, fp32_accuracy=paired.value_a,
+                            reject_threshold=0.01, agreement_fp32=agreement, paired=paired)
+    assert MIN_AGREEMENT_FP32 == 0.99
+    assert verdict == ("rejected" if rules else "accepted")
+    named = [rule for rule in ("agreement rule", "paired-loss rule", "accuracy-drop rule")
+             if rule in (reason or "")]
+    assert named == rules
+
+
+def test_judge_never_rejects_fp32():
+    from kdedge.export.stage import judge
+
+    assert judge("fp32", accuracy=0.1, fp32_accuracy=0.9, reject_threshold=0.01,
+                 agreement_fp32=0.5, paired=_paired(50, 0)) == ("accepted", None)
 
 
 # A graph whose raw-feature input feeds two nodes, and one whose input enters a quantize op:

@@ -1,10 +1,12 @@
 import contextlib
 import io
 import logging
+import re
 import shutil
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -12,6 +14,7 @@ import pytest
 from sklearn.metrics import average_precision_score
 
 import kdedge.export.stage as stage
+from kdedge.fold import SCALER_STEP
 from kdedge import rundir
 from kdedge.artifacts import load_run
 from kdedge.cli import main
@@ -22,6 +25,7 @@ from kdedge.export.parity import make_session, onnx_outputs
 from kdedge.fold import fold_model
 from kdedge.metrics import classification_metrics
 from kdedge.rundir import KdedgeError
+from kdedge.runtime.c_bench import NATIVE, ToolchainMissing, toolchain_missing
 from kdedge.runtime.interface import InterfaceError, check_interface
 from kdedge.verdicts import bootstrap_weights, paired_accuracy
 
@@ -58,10 +62,11 @@ def test_export_run_macs_match_metrics_json(full_run, export_summary):
         record = export_summary.models[name]
         assert record.macs_before_fold == metrics.model(name).macs_unfolded
         assert record.nodes < record.nodes_before_fold
-        assert "scaler folded into the first layer" in record.fold_steps
+        assert SCALER_STEP in record.fold_steps
     # the seed teacher 13 → 256 → 128 → 2 after folding: 13·256 + 256·128 + 128·2, with biases
     assert export_summary.models["teacher"].macs == 36_352
-    assert export_summary.models["teacher"].params == 36_352 + 256 + 128 + 2
+    # plus the 13 training means the centring Sub node subtracts
+    assert export_summary.models["teacher"].params == 36_352 + 256 + 128 + 2 + 13
 
 
 def test_export_run_metrics_come_from_the_onnx_outputs(full_run, export_summary):
@@ -361,3 +366,118 @@ def test_cli_export_subprocess_refuses_existing_export(full_run):
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert "already exists (an earlier export); pass --force" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# The C student (`export_run(c=True)`, `kdedge export --c`): staged and committed with onnx/.
+
+needs_gcc = pytest.mark.skipif(toolchain_missing(NATIVE) is not None,
+                               reason=f"{toolchain_missing(NATIVE)}")
+
+
+@needs_gcc
+def test_export_run_with_c_writes_and_records_the_c_student(full_run, export_summary):
+    """The session run was exported with c=True: c/ is in run.json and export.json."""
+    c = export_summary.c_student
+    assert (c.header, c.source, c.onnx) == ("c/kdedge.h", "c/kdedge.c", onnx_file("student"))
+    assert sorted(p.name for p in (full_run / "c").iterdir()) == ["kdedge.c", "kdedge.h"]
+    manifest = rundir.read_manifest(full_run)
+    for path in (c.header, c.source):
+        assert manifest.artifacts[path] == rundir.sha256_file(full_run / path)
+    assert c.onnx_sha256 == manifest.artifacts[onnx_file("student")]  # made from the shipped graph
+    assert f"(sha256 {c.onnx_sha256})" in (full_run / c.header).read_text()
+    assert c.parity.passed and c.parity.rows == export_summary.test_rows
+    assert c.feature_names == export_summary.models["student"].feature_names
+    assert manifest.stages["export"]["c_student"] is True
+    assert not list(full_run.glob(".c.*"))  # no staging leftovers
+
+
+@needs_gcc
+@pytest.mark.slow
+def test_cli_export_c_parity_failure_writes_nothing(full_run, tmp_path, tree_state, capsys,
+                                                    c_parity_failure):
+    """`kdedge export RUN --c --force` over an export with a C student: the planted C gate failure
+    exits 2 and leaves the old onnx/, c/, export.json and run.json exactly as they were."""
+    run = Path(shutil.copytree(full_run, tmp_path / "run"))
+    before = tree_state(run)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", str(run), "--c", "--force", "--quiet"])
+    assert exit_info.value.code == 2
+    assert re.search(r"kdedge: error: the C student generated from onnx/student\.onnx fails its "
+                     r"gate .*Nothing was written", capsys.readouterr().err)
+    assert tree_state(run) == before and (run / "c").is_dir() and (run / "onnx").is_dir()
+    assert list(run.glob(".onnx*")) == [] and list(run.glob(".c.*")) == []
+
+
+def test_export_run_c_without_gcc_fails_before_any_work(run_copy, tmp_path, monkeypatch,
+                                                         tree_state):
+    before = tree_state(run_copy)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(stage, "export_graphs",
+                        lambda *args, **kwargs: pytest.fail("exported before checking for gcc"))
+    with pytest.raises(ToolchainMissing, match=r"gcc, size not found .*apt-get install gcc "
+                                               r"binutils"):
+        export_run(run_copy, c=True)
+    assert tree_state(run_copy) == before and list(run_copy.glob(".onnx*")) == []
+
+
+def test_export_run_refuses_a_leftover_c_folder_without_force(run_copy, tree_state):
+    (run_copy / "c").mkdir()
+    before = tree_state(run_copy)
+    with pytest.raises(KdedgeError, match=r"/c already exists \(an earlier export\); pass --force"):
+        export_run(run_copy)
+    assert tree_state(run_copy) == before
+
+
+@pytest.mark.slow
+def test_export_run_forced_without_c_removes_the_old_c_student(reexported):
+    run, *_ = reexported
+    assert not (run / "c").exists() and list(run.glob(".c.*")) == []
+    manifest = rundir.read_manifest(run)
+    assert [path for path in manifest.artifacts if path.startswith("c/")] == []
+    assert read_record(ExportSummary, run / EXPORT_JSON).c_student is None
+    assert manifest.stages["export"]["c_student"] is False
+
+
+def _folders(tmp_path):
+    """RUN with an old onnx/ and c/, and staged new ones."""
+    run = tmp_path / "run"
+    for name, text in (("onnx", "old onnx"), ("c", "old c"), (".onnx.new", "new onnx"),
+                       (".c.new", "new c")):
+        (run / name).mkdir(parents=True)
+        (run / name / "file").write_text(text)
+    return run, run / ".onnx.new", run / "onnx", run / ".c.new", run / "c"
+
+
+def _contents(run):
+    return {p.relative_to(run).as_posix(): p.read_text() for p in sorted(run.rglob("*"))
+            if p.is_file()}
+
+
+def test_commit_outputs_replaces_onnx_and_c_together(tmp_path):
+    run, staged, onnx_dir, staged_c, c_dir = _folders(tmp_path)
+    stage.commit_outputs(staged, onnx_dir, staged_c, c_dir)
+    assert _contents(run) == {"onnx/file": "new onnx", "c/file": "new c"}
+    assert sorted(p.name for p in run.iterdir()) == ["c", "onnx"]  # the old c/ set aside is gone
+
+
+def test_commit_outputs_without_c_removes_the_old_c(tmp_path):
+    run, staged, onnx_dir, staged_c, c_dir = _folders(tmp_path)
+    shutil.rmtree(staged_c)
+    stage.commit_outputs(staged, onnx_dir, None, c_dir)
+    assert _contents(run) == {"onnx/file": "new onnx"}
+
+
+def test_commit_outputs_keeps_the_old_c_beside_the_old_onnx(tmp_path, monkeypatch):
+    """onnx/ cannot be replaced: the old c/ is put back, no C beside graphs it does not match."""
+    run, staged, onnx_dir, staged_c, c_dir = _folders(tmp_path)
+
+    def refuse(staged, out):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(stage.rundir, "commit_dir", refuse)
+    with pytest.raises(OSError, match="disk full"):
+        stage.commit_outputs(staged, onnx_dir, staged_c, c_dir)
+    assert _contents(run) == {"onnx/file": "old onnx", "c/file": "old c",
+                              ".onnx.new/file": "new onnx", ".c.new/file": "new c"}
+    assert sorted(p.name for p in run.iterdir()) == [".c.new", ".onnx.new", "c", "onnx"]

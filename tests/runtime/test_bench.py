@@ -20,19 +20,27 @@ from kdedge.contract import (METRICS_JSON, BenchReport, Metrics, bench_file, onn
 from kdedge.rundir import KdedgeError, read_manifest, sha256_file
 from kdedge.runtime import bench as bench_module
 from kdedge.runtime.bench import _WORKER, DEFAULT_RULE, QUICK_RULE, bench, repetition_rule
+from kdedge.runtime.c_bench import NATIVE, generated_from, toolchain_missing
 
 FULL_RUN_TARGET = "x86-test"  # what tests/conftest.py's full_run was benched as
 VARIANTS = ("student.onnx", "student.int8.onnx", "student.int8-static.onnx", "student.fp16.onnx",
             "teacher.onnx")
 
 
-def _copy(full_run: Path, tmp_path: Path, *, fp32_only: bool = False) -> Path:
-    """A private copy of the real run (optionally without the quantized graphs, for speed)."""
+def _copy(full_run: Path, tmp_path: Path, *, fp32_only: bool = False, c: bool = False) -> Path:
+    """A private copy of the real run (optionally without the quantized graphs, for speed), and
+    without its C student unless `c` (the tests of c_student keep it)."""
     run = shutil.copytree(full_run, tmp_path / "run")
     if fp32_only:
         for path in (run / "onnx").glob("*.*.onnx"):
             path.unlink()
+    if not c:
+        shutil.rmtree(run / "c", ignore_errors=True)
     return run
+
+
+needs_gcc = pytest.mark.skipif(toolchain_missing(NATIVE) is not None,
+                               reason=f"{toolchain_missing(NATIVE)}")
 
 
 def test_bench_json_of_a_real_run_reads_through_the_contract(full_run):
@@ -55,6 +63,51 @@ def test_bench_json_of_a_real_run_reads_through_the_contract(full_run):
     assert report.settings.repetition_rule == QUICK_RULE and report.settings.quick is True
     assert "repetition_rule" in report.settings.definitions
     assert read_manifest(full_run).artifacts[bench_file(FULL_RUN_TARGET)] == sha256_file(path)
+
+
+@needs_gcc
+def test_bench_times_the_c_student_of_a_run_exported_with_c(full_run):
+    """The session run was exported with --c and benched with --quick: the C student is timed in
+    C (5 short blocks) beside the onnxruntime floor, in the bench JSON."""
+    report = read_record(BenchReport, full_run / bench_file(FULL_RUN_TARGET))
+    c = report.c_student
+    assert report.c_student_error is None and c is not None
+    assert (c.source, c.onnx, c.blocks) == ("c/kdedge.c", "onnx/student.onnx", 5)
+    assert 0 < c.ns_per_call_min <= c.ns_per_call_p50 <= c.ns_per_call_max
+    assert c.ratio_to_floor == pytest.approx(c.ns_per_call_p50 / c.floor_p50_ns, rel=1e-3)
+    assert c.ratio_to_floor < 1  # a few hundred MACs in C beat onnxruntime's call overhead
+    assert c.macs == report.models["student.onnx"].cost.macs
+    assert c.floor == report.models["student.onnx"].floor
+
+
+def test_bench_without_c_student_records_none(full_run, tmp_path):
+    run = _copy(full_run, tmp_path, fp32_only=True)
+    report = read_record(BenchReport, bench(run, target="t", batch_sizes=[1], quick=True))
+    assert report.c_student is None and report.c_student_error is None
+
+
+def test_bench_without_gcc_says_why_the_c_student_was_not_timed(full_run, tmp_path, monkeypatch,
+                                                               bench_warnings):
+    run = _copy(full_run, tmp_path, fp32_only=True, c=True)
+    if not (run / "c").is_dir():
+        pytest.skip("the session run has no C student (no gcc)")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # a device without a compiler
+    report = read_record(BenchReport, bench(run, target="t", batch_sizes=[1], quick=True))
+    assert report.c_student is None
+    assert "gcc, size not found on PATH" in report.c_student_error
+    assert report.errors == 0 and report.models["student.onnx"].latency["1"].p50_us > 0
+    assert bench_warnings == []  # expected on a device: not a warning
+
+
+@needs_gcc
+def test_bench_flags_a_stale_c_student_and_measures_the_rest(full_run, tmp_path, bench_warnings):
+    run = _copy(full_run, tmp_path, fp32_only=True, c=True)
+    header = run / "c" / "kdedge.h"  # as if generated from another graph
+    header.write_text(header.read_text().replace(generated_from(header), "0" * 64))
+    report = read_record(BenchReport, bench(run, target="t", batch_sizes=[1], quick=True))
+    assert report.c_student is None and "the C student is stale" in report.c_student_error
+    assert report.models["student.onnx"].latency["1"].p50_us > 0
+    assert len(bench_warnings) == 1 and "C student not timed" in bench_warnings[0]
 
 
 def test_bench_writes_every_field(full_run, tmp_path, bench_warnings):

@@ -13,35 +13,29 @@ from pathlib import Path
 
 import pytest
 
+from kdedge.contract import CBench
 from kdedge.errors import KdedgeError
+from kdedge.rundir import sha256_file
 from kdedge.runtime.bench import QUICK_RULE
-from kdedge.runtime.c_bench import (NATIVE, CBench, Toolchain, ToolchainMissing, bench_c,
-                                    build_harness, c_sources, object_size, require_toolchain,
-                                    run_timing)
+from kdedge.runtime.c_bench import (NATIVE, Toolchain, ToolchainMissing, bench_c, build_harness,
+                                    c_sources, generated_from, object_size, require_toolchain,
+                                    run_timing, toolchain_missing)
 from kdedge.runtime.graph_cost import count_graph_cost
 
 
 def _missing() -> str | None:
-    try:
-        require_toolchain(NATIVE)
-    except ToolchainMissing as exc:
-        return str(exc)
-    return None
+    return toolchain_missing(NATIVE)
 
 
 needs_gcc = pytest.mark.skipif(_missing() is not None, reason=f"{_missing()}")
 
 
 @pytest.fixture(scope="module")
-def c_run(full_run, tmp_path_factory) -> Path:
-    """A copy of the session's exported run with its C student (export_c, compiled once)."""
+def c_run(full_run) -> Path:
+    """The session's run, exported with its C student (`export_run(c=True)`; do not modify)."""
     if _missing() is not None:
         pytest.skip(_missing())
-    from kdedge.export.c_student import export_c
-
-    run = Path(shutil.copytree(full_run, tmp_path_factory.mktemp("cbench") / "run"))
-    export_c(run)
-    return run
+    return full_run
 
 
 @needs_gcc
@@ -73,9 +67,22 @@ def test_harness_time_mode_doubles_calls_until_a_block_is_long_enough(c_run, tmp
 
 def test_bench_c_without_c_student_says_how_to_make_one(full_run, tmp_path):
     run = Path(shutil.copytree(full_run, tmp_path / "run"))
+    shutil.rmtree(run / "c", ignore_errors=True)
     assert c_sources(run) is None
     with pytest.raises(KdedgeError, match="--c"):
         bench_c(run)
+
+
+@needs_gcc
+def test_bench_c_refuses_a_c_student_generated_from_another_graph(c_run, tmp_path):
+    run = Path(shutil.copytree(c_run, tmp_path / "run"))
+    header = run / "c" / "kdedge.h"
+    assert generated_from(header) == sha256_file(run / "onnx" / "student.onnx")
+    shutil.copyfile(run / "onnx" / "student.int8.onnx", run / "onnx" / "student.onnx")
+    with pytest.raises(KdedgeError, match=r"kdedge\.c was generated from a graph with sha256 "
+                                          r".*the C student is stale; re-export with `kdedge "
+                                          r"export .* --c --force`"):
+        bench_c(run, rule=QUICK_RULE, blocks=1, block_time_s=0.001)
 
 
 def test_require_toolchain_names_the_missing_tools_and_packages():

@@ -75,3 +75,38 @@ def test_compare_outputs_fp16_gets_the_platform_tolerance_fp32_does_not(tmp_path
     assert result["models"]["student.fp16.onnx"]["ok"] is True
     assert result["models"]["student.onnx"]["ok"] is False
     assert result["ok"] is False
+
+
+def test_check_runtimes_flag_logs_every_model_and_runtime(device_dir, tmp_path, caplog,
+                                                          monkeypatch):
+    """`check --runtimes` adds a second-runtime comparison to the log; the dump is unchanged."""
+    import kdedge.runtime.second_runtime as second
+
+    monkeypatch.setattr(second, "_installed", lambda package: package != "openvino")
+    with caplog.at_level("INFO", logger="kdedge.check"):
+        with_runtimes = check(device_dir, out=tmp_path / "a.npz", max_rows=8, runtimes=True)
+    lines = [r.getMessage() for r in caplog.records if r.name == "kdedge.check"]
+    for model in ("student.onnx", "teacher.onnx"):
+        assert any(model in line and "openvino" in line and "not installed" in line
+                   for line in lines)
+        assert any(model in line and "onnxruntime-bf16" in line and "agreement" in line
+                   for line in lines)
+    plain = check(device_dir, out=tmp_path / "b.npz", max_rows=8)
+    assert compare_outputs(with_runtimes, plain)["ok"] is True
+
+
+def test_log_runtimes_warns_when_a_runtime_disagrees(device_dir, caplog, monkeypatch):
+    import kdedge.runtime.check as check_module
+    import kdedge.runtime.second_runtime as second
+
+    def contrary(path, rows):  # a runtime that flips every label
+        probabilities, labels = second.run_onnxruntime(path, rows)
+        return (probabilities[:, ::-1], 1 - labels), "contrary 1.0"
+
+    monkeypatch.setitem(second.RUNNERS, "contrary", (None, contrary))
+    monkeypatch.setattr(check_module, "check_runtimes", lambda path, max_rows:
+                        second.check_runtimes(path, max_rows=max_rows, runtimes=["contrary"]))
+    with caplog.at_level("INFO", logger="kdedge.check"):
+        assert check_module.log_runtimes(device_dir, max_rows=8) is False
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2 and all("agreement 0.0000" in w for w in warnings)
