@@ -8,7 +8,10 @@ fix, before anything is written.
 from __future__ import annotations
 
 import csv
+import os
 import warnings
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +26,10 @@ DEFAULT_NAME = "default"
 # The built-in set has its own fixed seed so "the default data" is one data set whatever --seed is.
 DEFAULT_DATA_SEED = 42
 MIN_ROWS_PER_CLASS = 2  # per split, on average: a 10-row file cannot be split meaningfully
+SHOWN_NAMES = 10  # names listed in a message before "and N more"
+# pandas' bookkeeping per column of a parsed table, measured: read_csv of 100,000 columns x 30
+# rows peaked at 390 MB of resident memory for 24 MB of values
+PANDAS_COLUMN_BYTES = 4096
 SPLIT_PARAMETERS = {"test_size": Real(0, 1, closed="neither"),
                     "val_size": Real(0, 1, closed="neither")}
 
@@ -126,21 +133,70 @@ def make_default() -> tuple[np.ndarray, np.ndarray, list[str]]:
     return X, y, [f"feature_{i}" for i in range(X.shape[1])]
 
 
-def _read_table(path: Path):
-    import pandas as pd
+def memory_budget() -> int:
+    """Half this machine's physical memory (4 GiB where the system does not say): the most a run
+    may plan to use, so a table far wider than it is long is refused before it is read."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (AttributeError, OSError, ValueError):
+        return 4 << 30
 
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        try:
-            return pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises several types for a broken file
-            raise KdedgeError(f"{path} could not be read as Parquet ({exc}); check the file") from exc
-    if suffix not in (".csv", ".tsv", ".txt"):
+
+def format_bytes(n: float) -> str:
+    """`1.5 GiB`, `64.0 MiB`: binary units, one decimal."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def summarise(items: list | dict, shown: int = SHOWN_NAMES) -> str:
+    """Names (or name: count) for a message: all of them up to `shown`, else the first `shown` and
+    a count of the rest (a 1,000,000-column file once produced a 10.9 MB warning)."""
+    kind = type(items) if isinstance(items, dict) else list
+    entries = list(items.items()) if isinstance(items, dict) else list(items)
+    if len(entries) <= shown:
+        return str(kind(entries))
+    return f"{kind(entries[:shown])} and {len(entries) - shown:,} more"
+
+
+def check_shape(rows: int, features: int, where: str, *,
+                training_bytes: Callable[[int], int] | None = None) -> None:
+    """Refuse a table this machine cannot hold (and train on), before it is read; warn when it has
+    more feature columns than rows.
+
+    The estimate: pandas' bookkeeping (~4 KiB a column, measured on 100,000 columns) and three
+    float64 copies of the table (frame, feature matrix, split), plus `training_bytes(features)`
+    (distill's models, whose widest layers grow with the column count). The budget is
+    `memory_budget()`.
+    """
+    table = features * PANDAS_COLUMN_BYTES + 3 * 8 * rows * features
+    models = training_bytes(features) if training_bytes else 0
+    budget = format_bytes(memory_budget())
+    if table > memory_budget():
         raise KdedgeError(
-            f"{path}: unknown file type {suffix!r}; give a .csv, .tsv or .parquet file"
-        )
+            f"{where}: {features:,} feature columns x {rows:,} rows need about "
+            f"{format_bytes(table)} to read and hold, more than the memory budget {budget} (half "
+            "this machine's memory); select fewer columns or rows before running kdedge")
+    if table + models > memory_budget():
+        raise KdedgeError(
+            f"{where}: {features:,} features need about {format_bytes(table + models)} to train "
+            f"({format_bytes(models)} for the models' weights, gradients and optimiser state, "
+            f"which grow with the column count), more than the memory budget {budget} (half this "
+            "machine's memory); select fewer columns, or lower --rank (the all-features "
+            "student's factors: 2n/3 by default) and --teacher_hidden")
+    if features > rows:
+        warnings.warn(f"{where}: {features:,} feature columns but only {rows:,} rows (about "
+                      f"{format_bytes(table + models)} in memory): the teacher can memorise the "
+                      "training split and the feature ranking is noisy; consider fewer columns",
+                      stacklevel=4)
+
+
+def _sniff_delimiter(path: Path) -> str:
+    """`,` `;` tab or `|`, from the file's first line (`,` when in doubt)."""
     # utf-8-sig strips a byte-order mark, which would otherwise glue itself to the first column
-    # name. The delimiter is sniffed from the head of the file (`,` `;` tab or `|`).
+    # name.
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
             head = handle.read(64 * 1024)
@@ -149,9 +205,88 @@ def _read_table(path: Path):
     if not head.strip():
         raise KdedgeError(f"{path} is empty; give a file with a header row and data rows")
     try:
-        delimiter = csv.Sniffer().sniff(head.splitlines()[0], delimiters=",;\t|").delimiter
+        return csv.Sniffer().sniff(head.splitlines()[0], delimiters=",;\t|").delimiter
     except csv.Error:
-        delimiter = ","
+        return ","
+
+
+def _csv_shape(path: Path, delimiter: str) -> tuple[list[str], int]:
+    """The header and the number of data rows, after checking that every row has as many fields
+    as the header. pandas does not: one field more on every row (an unquoted thousands
+    separator, `8,496`) silently became a hidden index that shifted every column."""
+    rows, bad, first = 0, 0, None
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            header = next(reader)
+            for row in reader:
+                if not row:
+                    continue  # a blank line: pandas skips it too
+                rows += 1
+                if len(row) != len(header):
+                    bad += 1
+                    first = first or (reader.line_num, len(row))
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise KdedgeError(f"{path} could not be parsed as CSV ({exc}); check the file") from exc
+    if first:
+        raise KdedgeError(
+            f"{path} line {first[0]} has {first[1]} fields but the header has {len(header)} "
+            f"({bad:,} of {rows:,} lines differ); quote fields that contain the delimiter "
+            f"{delimiter!r} (an unquoted thousands separator: \"8,496\") or fix those lines")
+    return header, rows
+
+
+def _parquet_shape(path: Path) -> tuple[list[str], int]:
+    """Column names and row count from the Parquet footer, without reading the data."""
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+        return list(parquet.schema_arrow.names), parquet.metadata.num_rows
+    except Exception as exc:  # pyarrow raises several types for a broken file
+        raise KdedgeError(f"{path} could not be read as Parquet ({exc}); check the file") from exc
+
+
+def _check_header(names: list[str], rows: int, path: Path) -> None:
+    """Refuse duplicated column names (pandas renames the copies `a.1`: a copy of the target then
+    leaks the label into the features) and a table without data rows."""
+    duplicates = [name for name, count in Counter(names).items() if count > 1]
+    if duplicates:
+        raise KdedgeError(f"{path}: duplicate column names {summarise(duplicates)}; every column "
+                          "needs its own name (a copy of the target would leak the label into "
+                          "the features): rename or drop the copies")
+    if rows == 0:
+        raise KdedgeError(f"{path} has a header but no data rows; give a file with data rows")
+
+
+def _read_table(path: Path, training_bytes: Callable[[int], int] | None = None):
+    """The file as a DataFrame, after checking its header, its rows' field counts (CSV) and its
+    shape against the memory budget (`check_shape`), all before pandas parses it."""
+    import pandas as pd
+
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        names, rows = _parquet_shape(path)
+    elif suffix in (".csv", ".tsv", ".txt"):
+        delimiter = _sniff_delimiter(path)
+        names, rows = _csv_shape(path, delimiter)
+    else:
+        raise KdedgeError(
+            f"{path}: unknown file type {suffix!r}; give a .csv, .tsv or .parquet file"
+        )
+    _check_header(names, rows, path)
+    check_shape(rows, len(names) - 1, str(path), training_bytes=training_bytes)
+    if suffix not in (".parquet", ".pq"):
+        return _read_csv(path, delimiter)
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a broken file
+        raise KdedgeError(f"{path} could not be read as Parquet ({exc}); check the file") from exc
+
+
+def _read_csv(path: Path, delimiter: str):
+    import pandas as pd
+
     try:
         frame = pd.read_csv(path, sep=delimiter, encoding="utf-8-sig")
         if delimiter == ";" and _has_decimal_commas(frame):
@@ -159,8 +294,6 @@ def _read_table(path: Path):
             frame = pd.read_csv(path, sep=delimiter, decimal=",", encoding="utf-8-sig")
     except Exception as exc:
         raise KdedgeError(f"{path} could not be parsed as CSV ({exc}); check the file") from exc
-    if frame.empty:
-        raise KdedgeError(f"{path} has a header but no data rows; give a file with data rows")
     return frame
 
 
@@ -197,7 +330,7 @@ def _from_frame(frame, *, target: str, path: Path) -> tuple[np.ndarray, np.ndarr
     non_numeric = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
     if non_numeric:
         raise KdedgeError(
-            f"{path}: feature columns must be numeric, but {non_numeric} are not; "
+            f"{path}: feature columns must be numeric, but {summarise(non_numeric)} are not; "
             "encode them as numbers (e.g. one-hot) or remove them from the file "
             "(numbers with a decimal comma are read as such only in `;`-separated files)"
         )
@@ -209,7 +342,7 @@ def _check_finite(X: np.ndarray, feature_names: list[str], where: str) -> None:
     if bad.any():
         counts = {feature_names[j]: int(n) for j, n in enumerate(bad.sum(axis=0)) if n}
         raise KdedgeError(
-            f"{where}: missing or infinite values (column: count) {counts}; "
+            f"{where}: missing or infinite values (column: count) {summarise(counts)}; "
             "impute them or drop those rows before running kdedge"
         )
 
@@ -229,48 +362,65 @@ def _drop_constant(X: np.ndarray, names: list[str],
         raise KdedgeError(f"{where}: every feature column is constant; nothing to learn from")
     # stacklevel 4 skips this helper, load_dataset and prepare: through `kdedge distill` the
     # warning names the line of distill() that loads the data.
-    warnings.warn(f"{where}: dropping constant feature columns {dropped}", stacklevel=4)
+    warnings.warn(f"{where}: dropping constant feature columns {summarise(dropped)}",
+                  stacklevel=4)
     return X[:, ~constant], [name for name, drop in zip(names, constant) if not drop], dropped
 
 
-def load_dataset(data: str | None = None, *, target: str | None = None) -> Dataset:
+def dataset_name(data: str | None) -> str:
+    """What runs of a data set are named after: `default`, the scikit-learn set, the file's stem."""
+    if data is None or data == DEFAULT_NAME:
+        return DEFAULT_NAME
+    return data if data in SKLEARN_SETS else Path(data).stem
+
+
+def _load_sklearn(data: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    from sklearn import datasets
+
+    bunch = getattr(datasets, f"load_{data}")()
+    labels = np.asarray(bunch.target_names)[bunch.target] if data != "digits" else bunch.target
+    return bunch.data.astype(np.float64), labels, [str(n) for n in bunch.feature_names]
+
+
+def _data_file(data: str, target: str | None) -> Path:
+    path = Path(data)
+    if not path.is_file():
+        raise KdedgeError(
+            f"--data {data!r} is neither an existing file nor a built-in set; "
+            f"give a CSV/Parquet path or one of: {', '.join(SKLEARN_SETS)} (or omit it)"
+        )
+    if not target:
+        raise KdedgeError(f"--target is required with a data file: name the label column of {path}")
+    return path
+
+
+def load_dataset(data: str | None = None, *, target: str | None = None,
+                 training_bytes: Callable[[int], int] | None = None) -> Dataset:
     """Load and validate a data set.
 
     Args:
         data: None for the built-in default, a scikit-learn set name (wine, breast_cancer, digits,
             iris), or a path to a CSV/Parquet file.
         target: the label column; required for files.
+        training_bytes: the memory a caller will need to train on n feature columns, added to the
+            table's own in `check_shape` (a file is checked before it is parsed).
 
     Constant feature columns carry no information and break standardisation: they are dropped
     with a warning and listed in `Dataset.dropped_constant`.
     """
-    sha = None
+    sha, name = None, dataset_name(data)
+    where = f"--data {data}" if data else "built-in data"
     if target and (data is None or data == DEFAULT_NAME or data in SKLEARN_SETS):
         raise KdedgeError(f"--target applies to data files only; the built-in set "
                           f"{data or DEFAULT_NAME!r} has its own target: drop --target")
-    if data is None or data == DEFAULT_NAME:
-        X, labels, names = make_default()
-        source, name, target_name = "builtin", DEFAULT_NAME, "target"
-    elif data in SKLEARN_SETS:
-        from sklearn import datasets
-
-        bunch = getattr(datasets, f"load_{data}")()
-        X, labels = bunch.data.astype(np.float64), bunch.target
-        names = [str(n) for n in bunch.feature_names]
-        labels = np.asarray(bunch.target_names)[labels] if data != "digits" else labels
-        source, name, target_name = "sklearn", data, "target"
+    if data is None or data == DEFAULT_NAME or data in SKLEARN_SETS:
+        X, labels, names = make_default() if name == DEFAULT_NAME else _load_sklearn(data)
+        source, target_name = ("builtin" if name == DEFAULT_NAME else "sklearn"), "target"
+        check_shape(*X.shape, where, training_bytes=training_bytes)
     else:
-        path = Path(data)
-        if not path.is_file():
-            raise KdedgeError(
-                f"--data {data!r} is neither an existing file nor a built-in set; "
-                f"give a CSV/Parquet path or one of: {', '.join(SKLEARN_SETS)} (or omit it)"
-            )
-        if not target:
-            raise KdedgeError(f"--target is required with a data file: name the label column of {path}")
-        X, labels, names = _from_frame(_read_table(path), target=target, path=path)
-        source, name, target_name, sha = "file", path.stem, target, sha256_file(path)
-    where = f"--data {data}" if data else "built-in data"
+        path = _data_file(data, target)
+        X, labels, names = _from_frame(_read_table(path, training_bytes), target=target, path=path)
+        source, target_name, sha = "file", target, sha256_file(path)
     _check_finite(X, names, where)
 
     X, names, dropped = _drop_constant(X, names, where)

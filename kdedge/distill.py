@@ -30,8 +30,8 @@ from kdedge.contract import (BASELINES, CALIBRATION_ROWS, MODEL_NAMES, STUDENT_A
                              ModelMetrics, ModelsFile, PairedComparison, Preprocessing,
                              SplitClassCounts, SplitSizes, StudentConfig, TeacherConfig,
                              TrainingHistory, write_record)
-from kdedge.data import (SPLIT_PARAMETERS, Classes, Dataset, Split, load_dataset,
-                         positive_class, split_dataset)
+from kdedge.data import (SPLIT_PARAMETERS, Classes, Dataset, Split, dataset_name, load_dataset,
+                         positive_class, split_dataset, summarise)
 from kdedge.fold import fold_model
 from kdedge.log import get_logger
 from kdedge.metrics import agreement, classification_metrics, extend
@@ -127,23 +127,35 @@ def _score(model: torch.nn.Module, history: dict, split: Split, index: list[int]
                    metrics=metrics)
 
 
+def training_bytes(n_features: int, *, teacher_hidden: list[int], rank: int | None) -> int:
+    """About the memory training n features needs beyond the table: float32 weights, gradients
+    and two AdamW moments (16 bytes a parameter) of the layers that grow with n, the teacher's
+    first (n x hidden[0]) and the all-features student's factors (n x its rank, 2n/3 by default:
+    quadratic in n)."""
+    return 16 * n_features * (teacher_hidden[0] + (rank or default_rank(n_features)))
+
+
 def prepare(data: str | None, *, target: str | None, features: int | None,
-            positive: str | None, test_size: float, val_size: float,
-            seed: int) -> tuple[Dataset, Split, int, Classes]:
+            positive: str | None, test_size: float, val_size: float, seed: int,
+            teacher_hidden: list[int] = (256, 128),
+            rank: int | None = None) -> tuple[Dataset, Split, int, Classes]:
     """Load, validate and split the data; resolve k (`features`) against the columns and the
     positive class (`positive`, else the training split's minority class) against the labels.
+    A table too large to train on with `teacher_hidden` and `rank` is refused before it is read.
 
     Returns:
         (dataset, split, k, classes); `features=None` means DEFAULT_FEATURES, or every column
         when the data has fewer.
     """
-    ds = load_dataset(data, target=target)
+    ds = load_dataset(data, target=target, training_bytes=lambda n: training_bytes(
+        n, teacher_hidden=list(teacher_hidden), rank=rank))
     n = len(ds.feature_names)
     k = min(DEFAULT_FEATURES, n) if features is None else features
     if not 1 <= k <= n:
+        dropped = summarise(ds.dropped_constant) if ds.dropped_constant else "none"
         raise KdedgeError(
             f"--features {features} is out of range: the data has {n} usable feature columns "
-            f"(constant columns dropped: {ds.dropped_constant or 'none'}); choose 1..{n}"
+            f"(constant columns dropped: {dropped}); choose 1..{n}"
         )
     split = split_dataset(ds, test_size=test_size, val_size=val_size, seed=seed)
     return ds, split, k, positive_class(ds.class_names, split.y_train, positive)
@@ -349,7 +361,8 @@ def _npz_bytes(**arrays: np.ndarray) -> bytes:
 
 
 def _out_dir(out: str | None, runs_root: str, name: str, force: bool) -> Path:
-    """The run directory to write: --out (checked), else a fresh runs/<time>-<name>[-2, -3…]."""
+    """The run directory to write, checked before any work (`rundir.prepare_output_dir`): --out,
+    else a fresh runs/<time>-<name>[-2, -3…]."""
     if out is not None:
         return rundir.prepare_output_dir(Path(out), force=force)
     run_id = rundir.new_run_id(name)
@@ -357,7 +370,19 @@ def _out_dir(out: str | None, runs_root: str, name: str, force: bool) -> Path:
     while out_dir.exists():
         n += 1
         out_dir = Path(runs_root) / f"{run_id}-{n}"
-    return out_dir
+    return rundir.prepare_output_dir(out_dir, force=False)
+
+
+@contextlib.contextmanager
+def _claimed(out: str | None, runs_root: str, name: str, force: bool):
+    """The run directory, checked, under its writer lock (`rundir.stage_lock`) until distill has
+    committed it: a second distill to the same --out fails at once instead of replacing this
+    one's run. Checked again under the lock; a successful run removes killed runs' debris."""
+    out_dir = _out_dir(out, runs_root, name, force)
+    with rundir.stage_lock(out_dir, stage="distill"):
+        rundir.prepare_output_dir(out_dir, force=force)
+        yield out_dir
+        rundir.clean_debris(out_dir)
 
 
 def _write_run(out_dir: Path, *, models: dict[str, torch.nn.Module],
@@ -425,39 +450,41 @@ def distill(*, data: str | None = None, target: str | None = None, features: int
     started = time.perf_counter()
     teacher_hidden, student_hidden = list(teacher_hidden), list(student_hidden)
     check_params(PARAMETERS, locals())
-    ds, split, k, classes = prepare(data, target=target, features=features, positive=positive,
-                                    test_size=test_size, val_size=val_size, seed=seed)
-    config = dict(data=data, target=target, features=k, positive=positive, seed=seed,
-                  test_size=test_size, val_size=val_size, teacher_hidden=teacher_hidden,
-                  rank=rank, student_hidden=student_hidden, temperature=temperature,
-                  alpha=alpha, max_epochs=max_epochs, patience=patience, batch_size=batch_size,
-                  lr=lr)
-    out_dir = _out_dir(out, runs_root, ds.name, force)
-    train_cfg = TrainConfig(max_epochs=max_epochs, patience=patience, batch_size=batch_size, lr=lr)
-    kd = KDConfig(temperature, alpha)
+    with _claimed(out, runs_root, dataset_name(data), force) as out_dir:
+        ds, split, k, classes = prepare(data, target=target, features=features, positive=positive,
+                                        test_size=test_size, val_size=val_size, seed=seed,
+                                        teacher_hidden=teacher_hidden, rank=rank)
+        config = dict(data=data, target=target, features=k, positive=positive, seed=seed,
+                      test_size=test_size, val_size=val_size, teacher_hidden=teacher_hidden,
+                      rank=rank, student_hidden=student_hidden, temperature=temperature,
+                      alpha=alpha, max_epochs=max_epochs, patience=patience,
+                      batch_size=batch_size, lr=lr)
+        train_cfg = TrainConfig(max_epochs=max_epochs, patience=patience, batch_size=batch_size,
+                                lr=lr)
+        kd = KDConfig(temperature, alpha)
 
-    _log.info(f"[1/4] teacher on {len(ds.feature_names)} features, {len(split.y_train)} "
-              "training rows")
-    teacher = train_teacher(split, classes, hidden=teacher_hidden, train=train_cfg, seed=seed)
-    _log.info("[2/4] ranking features (permutation importance)")
-    ranking = rank_features(lambda X: probabilities(teacher.model, X, split.scaler), split.X_val,
-                            split.y_val, ds.feature_names, seed=seed)
-    ranking["selected"] = ranking["order"][:k]
-    preprocessing = preprocessing_record(ds, split, ranking["selected"])
-    _log.info(f"[3/4] students on {k} features (KD and no-KD) and on all "
-              f"{len(ds.feature_names)} features")
-    trained = {"teacher": teacher, **train_students(
-        split, teacher.model, preprocessing.selected_index, classes, rank=rank,
-        hidden=student_hidden, kd=kd, train=train_cfg, seed=seed)}
-    _log.info("[4/4] baselines (majority, logistic regressions, gradient boosting) and paired "
-              "verdicts")
-    metrics, predictions = evaluate(trained, ds, split, classes, ranking,
-                                    preprocessing.selected_index, seed=seed)
-    _write_run(out_dir, models={name: trained[name].model for name in MODEL_NAMES},
-               predictions=predictions, split=split, ds=ds,
-               records=run_records(trained, metrics, preprocessing, kd),
-               manifest=manifest_record(out_dir, seed=seed, config=config, started=started),
-               seed=seed)
+        _log.info(f"[1/4] teacher on {len(ds.feature_names)} features, {len(split.y_train)} "
+                  "training rows")
+        teacher = train_teacher(split, classes, hidden=teacher_hidden, train=train_cfg, seed=seed)
+        _log.info("[2/4] ranking features (permutation importance)")
+        ranking = rank_features(lambda X: probabilities(teacher.model, X, split.scaler),
+                                split.X_val, split.y_val, ds.feature_names, seed=seed)
+        ranking["selected"] = ranking["order"][:k]
+        preprocessing = preprocessing_record(ds, split, ranking["selected"])
+        _log.info(f"[3/4] students on {k} features (KD and no-KD) and on all "
+                  f"{len(ds.feature_names)} features")
+        trained = {"teacher": teacher, **train_students(
+            split, teacher.model, preprocessing.selected_index, classes, rank=rank,
+            hidden=student_hidden, kd=kd, train=train_cfg, seed=seed)}
+        _log.info("[4/4] baselines (majority, logistic regressions, gradient boosting) and "
+                  "paired verdicts")
+        metrics, predictions = evaluate(trained, ds, split, classes, ranking,
+                                        preprocessing.selected_index, seed=seed)
+        _write_run(out_dir, models={name: trained[name].model for name in MODEL_NAMES},
+                   predictions=predictions, split=split, ds=ds,
+                   records=run_records(trained, metrics, preprocessing, kd),
+                   manifest=manifest_record(out_dir, seed=seed, config=config, started=started),
+                   seed=seed)
     _log.info(f"wrote {out_dir}  teacher acc {teacher.metrics.accuracy:.4f}  student acc "
               f"{metrics.student.accuracy:.4f}  agreement {metrics.agreement:.4f}  "
               f"({time.perf_counter() - started:.1f}s)")

@@ -7,9 +7,21 @@ copy of it. Tests must not modify either: copy first (`copy_run`).
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
+# The suite tests the installed kdedge: the repository itself under `pip install -e .`, the
+# wheel's copy otherwise. `python -m pytest` (and `python -c` in the subprocess tests) put the
+# working directory first on sys.path; from the repository root that is the source folder
+# kdedge/, which lacks kdedge.export and kdedge.runtime (the install maps them from export/ and
+# runtime/). Drop it here, and in subprocesses (PYTHONSAFEPATH, Python >= 3.11).
+_REPO = Path(__file__).resolve().parents[1]
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _REPO]
+os.environ["PYTHONSAFEPATH"] = "1"
+
 import shutil
 import textwrap
-from pathlib import Path
 
 import pytest
 

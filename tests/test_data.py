@@ -209,3 +209,32 @@ def test_load_dataset_single_class_names_the_value_plainly(tmp_path, frame):
     frame["label"] = 1
     with pytest.raises(KdedgeError, match=r"single class \('1'\)"):
         load_dataset(_write_csv(tmp_path / "t.csv", frame), target="label")
+
+
+def test_summarise_lists_ten_names_then_counts_the_rest():
+    from kdedge.data import summarise
+
+    assert summarise(["a", "b"]) == "['a', 'b']"
+    assert summarise({"a": 1}) == "{'a': 1}"
+    names = [f"c{i}" for i in range(1_234)]
+    assert summarise(names) == f"{names[:10]} and 1,224 more"
+    assert summarise({n: 1 for n in names}).endswith("'c9': 1} and 1,224 more")
+
+
+def test_dataset_name_is_known_before_loading():
+    from kdedge.data import dataset_name
+
+    assert [dataset_name(d) for d in (None, "default", "wine", "data/my.table.csv")] == [
+        "default", "default", "wine", "my.table"]
+
+
+def test_check_shape_uses_the_budget_and_formats_sizes(monkeypatch):
+    from kdedge import data
+
+    assert data.memory_budget() > 0
+    assert [data.format_bytes(n) for n in (512, 4 << 20, 3 << 30)] == [
+        "512.0 B", "4.0 MiB", "3.0 GiB"]
+    monkeypatch.setattr(data, "memory_budget", lambda: 1 << 30)
+    data.check_shape(1_000, 10, "t")  # 10 x 1,000: fine, no warning
+    with pytest.raises(KdedgeError, match="10 features need about 1.0 GiB to train"):
+        data.check_shape(1_000, 10, "t", training_bytes=lambda n: 1 << 30)

@@ -122,3 +122,44 @@ def test_update_manifest_concurrent_writers_lose_no_entry(tmp_path):
     assert [worker.exitcode for worker in workers] == [0, 0]
     artifacts = rundir.read_manifest(tmp_path).artifacts
     assert sorted(artifacts) == sorted(f"{p}{i}.bin" for p in "ab" for i in range(20))
+
+
+def test_verify_recorded_names_every_missing_unrecorded_and_changed_file(tmp_path):
+    for name in ("ok.bin", "changed.bin", "extra.bin"):
+        (tmp_path / name).write_bytes(name.encode())
+    _write_manifest(tmp_path, {name: rundir.sha256_file(tmp_path / name)
+                               for name in ("ok.bin", "changed.bin")} | {"gone.bin": "0" * 64})
+    (tmp_path / "changed.bin").write_bytes(b"edited")
+    assert rundir.verify_recorded(tmp_path, ["ok.bin"]) == {"ok.bin": tmp_path / "ok.bin"}
+    with pytest.raises(KdedgeError) as caught:
+        rundir.verify_recorded(tmp_path, ["ok.bin", "changed.bin", "gone.bin", "extra.bin"],
+                               fix="re-run `kdedge export RUN --force`")
+    message = str(caught.value)
+    assert "changed.bin does not match the sha256" in message
+    assert "gone.bin is missing" in message and "lists no sha256 for extra.bin" in message
+    assert message.endswith("restore them or re-run `kdedge export RUN --force`")
+    assert "ok.bin" not in message.replace(str(tmp_path), "")
+
+
+def test_recorded_files_lists_a_folders_recorded_files():
+    manifest = Manifest(kdedge_version="0.1.0", run_id="r", created="", seed=0, config={},
+                        versions={}, torch_threads=1, stages={},
+                        artifacts={"onnx/b.onnx": "1", "onnx/a.onnx": "2", "onnxx.json": "3",
+                                   "metrics.json": "4"})
+    assert rundir.recorded_files(manifest, "onnx") == ["onnx/a.onnx", "onnx/b.onnx"]
+    assert rundir.recorded_files(manifest, "bench/") == []
+
+
+def test_commit_dir_into_a_new_folder_is_one_rename(tmp_path):
+    staged = rundir.staging_dir(tmp_path / "run")
+    (staged / "a.txt").write_text("a")
+    assert rundir.commit_dir(staged, tmp_path / "run") == tmp_path / "run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_exchange_errors_other_than_unsupported_are_raised(tmp_path):
+    (tmp_path / "a").mkdir()
+    if not rundir._exchange(tmp_path / "a", tmp_path / "a"):
+        pytest.skip("no RENAME_EXCHANGE here")
+    with pytest.raises(FileNotFoundError):
+        rundir._exchange(tmp_path / "a", tmp_path / "missing")

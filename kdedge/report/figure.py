@@ -7,7 +7,9 @@ so plots need no display and no backend switch, and figures are freed when they 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
+import matplotlib
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
@@ -45,6 +47,15 @@ def png_bytes(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return buffer.getvalue()
+
+
+def render_png(make: Callable[[], Figure]) -> bytes:
+    """`make()`'s figure as PNG bytes, with every text drawn literally: names from the user's
+    data reach titles, labels, ticks and legends, and matplotlib would parse a column named
+    `x_$^$` as mathtext (and fail). The setting is read when each text is made and drawn, so it
+    covers both. No plot uses mathtext on purpose."""
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+        return png_bytes(make())
 
 
 def class_colors(n_classes: int) -> list:

@@ -35,7 +35,7 @@ def draw_plots(facts) -> tuple[dict[str, bytes], dict]:
     {name: PlotSkipped}: the 13 distill plots (fewer on a tiny split, and no decision boundaries
     before `kdedge export`), the two bench plots when at least one bench JSON was read."""
     from kdedge.report import plots_cost, plots_data, plots_models
-    from kdedge.report.figure import PlotSkipped, png_bytes
+    from kdedge.report.figure import PlotSkipped, render_png
 
     preds = plots_models.predictions(facts)
     makers = {
@@ -59,7 +59,7 @@ def draw_plots(facts) -> tuple[dict[str, bytes], dict]:
     images, skipped = {}, {}
     for name, make in makers.items():
         try:
-            images[name] = png_bytes(make())
+            images[name] = render_png(make)
         except PlotSkipped as reason:
             skipped[name] = reason
     return images, skipped

@@ -42,7 +42,7 @@ def predictions(facts) -> Predictions:
 
 def onnx_probabilities(facts, name: str, X_raw: np.ndarray) -> np.ndarray:
     """Probabilities [rows, C] of model `name`'s exported fp32 graph on raw rows over all
-    features; the graph takes raw values of its own inputs (the scaler is folded into it)."""
+    features; the graph takes raw values of its own inputs (it centres and scales them itself)."""
     import onnxruntime as ort
 
     from kdedge.runtime.models import session_options

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass
 
 from kdedge.contract import PLOTS_DIR
@@ -54,26 +55,58 @@ def image_path(name: str) -> str:
     return f"{PLOTS_DIR}/{name}.png"
 
 
+def _spans(text: str) -> list[tuple[bool, str]]:
+    """(is_code, piece) of `text`: `code` spans between pairs of backticks; an unpaired backtick
+    stays in the text."""
+    parts = str(text).split("`")
+    pieces = [(i % 2 == 1, part) for i, part in enumerate(parts)]
+    if len(parts) % 2 == 0:
+        pieces[-1] = (False, "`" + parts[-1])
+    return pieces
+
+
+# Where CommonMark would start raw HTML or an autolink: `<` before a letter, `/`, `!` or `?`.
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def _md_text(text: str) -> str:
+    """Markdown of text that may carry names from the user's data (columns, classes, targets):
+    no `<` that could open a tag (`<script>` is written `&lt;script>`); a code span holding one
+    becomes an HTML <code> element with its text escaped, since inside backticks an entity would
+    show as typed. `p < 0.0001` and plain code spans stay as they are."""
+    pieces = []
+    for code, piece in _spans(text):
+        if not code:
+            pieces.append(_TAG_START.sub("&lt;", piece))
+        elif _TAG_START.search(piece):
+            pieces.append(f"<code>{html.escape(piece, quote=False)}</code>")
+        else:
+            pieces.append(f"`{piece}`")
+    return "".join(pieces)
+
+
 def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return _md_text(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _markdown_block(block) -> list[str]:
     if isinstance(block, Heading):
-        return ["#" * block.level + " " + block.text, ""]
+        return ["#" * block.level + " " + _md_text(block.text), ""]
     if isinstance(block, Para):
-        return [block.text, ""]
+        return [_md_text(block.text), ""]
     if isinstance(block, Bullets):
-        return [f"- {item}" for item in block.items] + [""]
+        return [f"- {_md_text(item)}" for item in block.items] + [""]
     if isinstance(block, Note):
-        return [f"> {block.text}", ""]
+        return [f"> {_md_text(block.text)}", ""]
     if isinstance(block, Table):
-        title = [f"**{block.title}**", ""] if block.title else []
+        title = [f"**{_md_text(block.title)}**", ""] if block.title else []
         return title + ["| " + " | ".join(_md_cell(h) for h in block.headers) + " |",
                         "|" + "|".join("---" for _ in block.headers) + "|"] + [
             "| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows] + [""]
     if isinstance(block, Image):
-        return [f"![{block.caption}]({image_path(block.name)})", "", f"*{block.caption}*", ""]
+        caption = _md_text(block.caption)
+        alt = caption.replace("[", "\\[").replace("]", "\\]")
+        return [f"![{alt}]({image_path(block.name)})", "", f"*{caption}*", ""]
     raise TypeError(f"unknown block {block!r}")
 
 
@@ -103,12 +136,8 @@ code{background:#f6f8fa;padding:1px 4px;border-radius:3px;font-size:.92em}
 
 def _inline(text: str) -> str:
     """Escape HTML, then turn `code` spans into <code>."""
-    parts = str(text).split("`")
-    out = []
-    for i, part in enumerate(parts):
-        escaped = html.escape(part)
-        out.append(f"<code>{escaped}</code>" if i % 2 == 1 and i < len(parts) - 1 else escaped)
-    return "".join(out)
+    return "".join(f"<code>{html.escape(piece)}</code>" if code else html.escape(piece)
+                   for code, piece in _spans(text))
 
 
 def _html_block(block, images: dict[str, bytes]) -> str:
