@@ -30,7 +30,7 @@ class KdedgeCLI:
                 teacher_hidden: tuple = (256, 128), rank: int | None = None,
                 student_hidden: tuple = (32,), temperature: float = 4.0, alpha: float = 0.5,
                 max_epochs: int = 150, patience: int = 15, batch_size: int = 128,
-                lr: float = 3e-3, quiet: bool = False) -> str:
+                lr: float = 3e-3, threads: int = 1, quiet: bool = False) -> str:
         """Train the teacher, rank features, distil a student on the top `features`; write a run dir.
 
         Args:
@@ -45,6 +45,7 @@ class KdedgeCLI:
                 student on all n features, scored for comparison, gets ceil(2n/3)).
             temperature: KD temperature T.
             alpha: weight of the hard-label cross-entropy (1 - alpha on the soft KD term).
+            threads: torch intra-op threads (default 1: models this small only spin a second).
         """
         return _stage("kdedge.distill", "distill", quiet, locals())
 
@@ -95,13 +96,14 @@ class KdedgeCLI:
     def run(self, data: str | None = None, target: str | None = None, features: int | None = None,
             positive: str | None = None, out: str | None = None, force: bool = False,
             seed: int = 0, lang: str = "zh", max_epochs: int = 150, quick: bool = False,
-            quiet: bool = False) -> str:
+            threads: int = 1, quiet: bool = False) -> str:
         """distill → export (all variants, + the C student where gcc is installed) → bench → report.
 
         Args:
             positive: binary data: the positive class's label (default: the minority class).
             lang: zh (default) or en.
             max_epochs: training epochs cap (early stopping usually ends sooner).
+            threads: torch intra-op threads for training (default 1).
             quick: a short smoke bench whose timings are not for quoting.
         """
         return _stage("kdedge.pipeline", "run_all", quiet, locals())

@@ -53,7 +53,7 @@ PARAMETERS = {
     "temperature": Real(0, None, closed="neither"), "alpha": Real(0, 1),
     "max_epochs": Whole(1), "patience": Whole(1),
     "batch_size": Whole(2),  # BatchNorm needs two rows
-    "lr": Real(0, None, closed="neither"), "runs_root": Text(),
+    "lr": Real(0, None, closed="neither"), "runs_root": Text(), "threads": Whole(1),
 }
 # The paired verdicts distill records, (a, b): a is the reference, b the model judged, so
 # "b_worse" always reads "b is significantly worse than a". Baselines and the teacher are the
@@ -92,6 +92,17 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 def probabilities(model: torch.nn.Module, X_raw: np.ndarray, scaler: contract.Scaler) -> np.ndarray:
     """Class probabilities [rows, C] (float64) of a torch model on raw rows over its inputs."""
     return _softmax(predict_logits(model, scaler.transform(X_raw)))
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int):
+    """torch's intra-op thread count for one run (recorded in run.json), restored on exit."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 @contextlib.contextmanager
@@ -436,13 +447,14 @@ def distill(*, data: str | None = None, target: str | None = None, features: int
             teacher_hidden: list[int] = (256, 128), rank: int | None = None,
             student_hidden: list[int] = (32,), temperature: float = 4.0, alpha: float = 0.5,
             max_epochs: int = 150, patience: int = 15, batch_size: int = 128, lr: float = 3e-3,
-            runs_root: str = "runs") -> Path:
+            runs_root: str = "runs", threads: int = 1) -> Path:
     """Train teacher, rank features, distil the k-feature student, fit the baselines and judge
     every pair row by row; write a new run directory.
 
     Args:
         positive: binary data: the positive class's label (default: the training split's
             minority class).
+        threads: torch intra-op threads (models this small only spin a second one).
 
     Returns:
         The run directory (docs/run-dir.md lists what it holds).
@@ -450,7 +462,7 @@ def distill(*, data: str | None = None, target: str | None = None, features: int
     started = time.perf_counter()
     teacher_hidden, student_hidden = list(teacher_hidden), list(student_hidden)
     check_params(PARAMETERS, locals())
-    with _claimed(out, runs_root, dataset_name(data), force) as out_dir:
+    with _claimed(out, runs_root, dataset_name(data), force) as out_dir, _torch_threads(threads):
         ds, split, k, classes = prepare(data, target=target, features=features, positive=positive,
                                         test_size=test_size, val_size=val_size, seed=seed,
                                         teacher_hidden=teacher_hidden, rank=rank)

@@ -12,13 +12,15 @@ from kdedge.report.text import LANGS
 
 PARAMETERS = {"data": Optional(Text()), "target": Optional(Text()), "features": Optional(Whole(1)),
               "positive": Optional(Text()), "out": Optional(Text()), "force": Flag(),
-              "seed": Whole(0), "lang": OneOf(LANGS), "max_epochs": Whole(1), "quick": Flag()}
+              "seed": Whole(0), "lang": OneOf(LANGS), "max_epochs": Whole(1), "quick": Flag(),
+              "threads": Whole(1)}
 _log = get_logger()
 
 
 def run_all(*, data: str | None = None, target: str | None = None, features: int | None = None,
             positive: str | None = None, out: str | None = None, force: bool = False,
-            seed: int = 0, lang: str = "zh", max_epochs: int = 150, quick: bool = False) -> Path:
+            seed: int = 0, lang: str = "zh", max_epochs: int = 150, quick: bool = False,
+            threads: int = 1) -> Path:
     """Run every stage with default settings; returns the run directory.
 
     Args:
@@ -38,7 +40,8 @@ def run_all(*, data: str | None = None, target: str | None = None, features: int
     stages = (
         ("distill (teacher, ranking, students)",
          lambda _: distill(data=data, target=target, features=features, positive=positive,
-                           out=out, force=force, seed=seed, max_epochs=max_epochs)),
+                           out=out, force=force, seed=seed, max_epochs=max_epochs,
+                           threads=threads)),
         ("export to ONNX + quantize (int8, int8-static, fp16)" + (" + C student" if c else ""),
          lambda run: export_run(run, quantize="all", c=c)),
         ("bench under onnxruntime", lambda run: bench(run, quick=quick)),
