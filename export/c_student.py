@@ -343,8 +343,8 @@ def header_text(*, prefix: str, where: str, sha256: str, run_id: str | None,
         "the index of", " *          the most probable class (the first one on ties): the ONNX "
         "graph's outputs.",
         " * Inputs:  RAW feature values, in the units of the training data. Do NOT standardise "
-        "them:", " *          they are centred by the training mean inside, and 1/scale is "
-        "folded into the first layer's weights.", f" *          {INPUT_NAME}[i] is feature:",
+        "them:", " *          the training scaler is applied inside (folded into the first "
+        "layer, after a centring step for large offsets).", f" *          {INPUT_NAME}[i] is feature:",
         *_listing(feature_names, INPUT_NAME),
         f" * Classes: {OUTPUT_NAMES[0]}[c] is the probability of class:",
         *_listing(class_names, OUTPUT_NAMES[0]),

@@ -69,6 +69,7 @@ VERSIONED = ("torch", "onnx", "onnxruntime", "onnxscript")
 # A quantized variant must give the fp32 student's label on at least this share of test rows.
 MIN_AGREEMENT_FP32 = 0.99
 _log = get_logger("export")
+COMMITTED = "committed"  # stages.export key: False while an export renames its files in
 
 
 @dataclass
@@ -129,11 +130,23 @@ def export_run(run_dir: str | Path, *, quantize: str | bool | list[str] | None =
             without gcc), ParityError (a graph or the C student off its reference): no writes.
     """
     check_params(PARAMETERS, locals())
+    with rundir.stage_lock(run_dir, stage="export"):
+        export_json = _export(Path(run_dir), parse_quantize(quantize), force=force, opset=opset,
+                              reject_threshold=reject_threshold,
+                              calibration_rows=calibration_rows, c=c)
+        rundir.clean_debris(run_dir)
+    return export_json
+
+
+def _export(run_dir: Path, variants: list[str], *, force: bool, opset: int,
+            reject_threshold: float, calibration_rows: int, c: bool) -> Path:
+    """`export_run` under the run's writer lock. The commit: run.json first drops the previous
+    export's entries (stages.export.committed false), then onnx/ (and c/) are renamed in,
+    export.json written and run.json records them all: a kill anywhere in between leaves files
+    run.json does not record, which bench and report refuse and the next export replaces."""
     started = time.perf_counter()
-    variants = parse_quantize(quantize)
-    run_dir = Path(run_dir)
     run = load_run(run_dir)
-    onnx_dir, export_json, c_dir = _output_paths(run_dir, force=force, c=c)
+    onnx_dir, export_json, c_dir = _output_paths(run_dir, run.manifest, force=force, c=c)
     torch_models = {name: run.load_model(name) for name in EXPORTED_MODELS}  # sha256-checked
     calibration = _calibration(run, variants, calibration_rows)
     y_test = np.asarray(run.split["y_test"])
@@ -148,6 +161,8 @@ def export_run(run_dir: str | Path, *, quantize: str | bool | list[str] | None =
                                         reject_threshold=reject_threshold)
                    for stem, graph in graphs.items()}
         staged_c, c_record = stage_c(run, staged, c_dir) if c else (None, None)
+        rundir.update_manifest(run_dir, stage="export", removed=_export_entries(run_dir),
+                               info={COMMITTED: False})
         commit_outputs(staged, onnx_dir, staged_c, c_dir)
     except BaseException:
         _remove(staged, staged_c)
@@ -163,6 +178,18 @@ def export_run(run_dir: str | Path, *, quantize: str | bool | list[str] | None =
     return export_json
 
 
+def _export_entries(run_dir: Path) -> list[str]:
+    """run.json's entries of an export: onnx/ and c/ files and export.json."""
+    return [path for path in rundir.read_manifest(run_dir).artifacts
+            if path.startswith((f"{ONNX_DIR}/", f"{C_DIR}/")) or path == EXPORT_JSON]
+
+
+def interrupted(manifest) -> bool:
+    """Whether an export was killed while committing (run.json says stages.export.committed
+    false): its files are unrecorded, and a new export replaces them without --force."""
+    return manifest.stages.get("export", {}).get(COMMITTED) is False
+
+
 def _calibration(run: Run, variants: list[str], calibration_rows: int) -> np.ndarray:
     """At most `calibration_rows` training rows of the student; none unless int8-static (the
     only variant that calibrates) is asked for."""
@@ -170,12 +197,16 @@ def _calibration(run: Run, variants: list[str], calibration_rows: int) -> np.nda
     return calibration if "int8-static" in variants else calibration[:0]
 
 
-def _output_paths(run_dir: Path, *, force: bool, c: bool) -> tuple[Path, Path, Path]:
+def _output_paths(run_dir: Path, manifest, *, force: bool, c: bool) -> tuple[Path, Path, Path]:
     """RUN/onnx, RUN/export.json and RUN/c, checked before any work: an earlier export is
-    replaced only with `force`, and `c` needs gcc (ToolchainMissing names the package)."""
+    replaced only with `force` (or when it was interrupted), and `c` needs gcc
+    (ToolchainMissing names the package)."""
     onnx_dir, export_json, c_dir = run_dir / ONNX_DIR, run_dir / EXPORT_JSON, run_dir / C_DIR
     existing = [path for path in (onnx_dir, export_json, c_dir) if path.exists()]
-    if existing and not force:
+    if existing and interrupted(manifest):
+        _log.warning(f"an earlier export of {run_dir} was interrupted before run.json recorded "
+                     "it; replacing it")
+    elif existing and not force:
         raise KdedgeError(f"{existing[0]} already exists (an earlier export); pass --force to "
                           "replace it, or distill into a new run directory")
     if c:

@@ -11,6 +11,7 @@ library (runs on the device; the C student also needs gcc, and is skipped with t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -26,16 +27,18 @@ import kdedge
 from kdedge.contract import (METRICS_JSON, MODEL_NAMES, RUN_JSON, BenchBaseline, BenchedModel,
                              BenchReport, BenchSettings, BenchSource, CBench, ColdStart, Floor,
                              GraphCost, Machine, Manifest, Memory, Metrics, OnnxMetadata,
-                             RepetitionRule, bench_file, read_record, write_record)
+                             SPLIT_NPZ, RepetitionRule, bench_file, read_record, write_record)
 from kdedge.log import get_logger
 from kdedge.params import Flag, OneOf, Optional, Real, Text, Whole, WholeList, check_params
-from kdedge.rundir import KdedgeError, now_iso, read_manifest, sha256_file, update_manifest
+from kdedge.rundir import (KdedgeError, now_iso, read_manifest, sha256_file, stage_lock,
+                           update_manifest, verify_recorded)
 from kdedge.runtime.c_bench import ToolchainMissing, bench_c, c_sources
 from kdedge.runtime.floor import build_floor_model, floor_key
 from kdedge.runtime.graph_cost import count_graph_cost
 from kdedge.runtime.latency import BLOCK_TIME_S, measure_interleaved
 from kdedge.runtime.machine import default_target, describe_machine
 from kdedge.runtime.models import (OPT_LEVELS, ModelInfo, load_rows, model_rows, read_model_info,
+                                   run_model_problems,
                                    resolve_models, session_options, tile_rows)
 
 _log = get_logger("bench")
@@ -111,37 +114,68 @@ def bench(path: str | os.PathLike, *, target: str | None = None,
 
     Returns:
         The path of the JSON written.
+
+    Raises:
+        KdedgeError: a run directory whose models or split.npz disagree with run.json (a recorded
+            model missing, an unrecorded one: an interrupted export); and, after writing the JSON
+            with each model's error, when every model failed (exit status 2 from the CLI).
     """
     batch_sizes = list(batch_sizes) if isinstance(batch_sizes, tuple) else batch_sizes
     check_params(PARAMETERS, locals())
     onnx_dir, root, is_run = resolve_models(path)
-    target = target or default_target()
-    out_path = _output_path(out, root, target, force=force)
-    started, clock = now_iso(), time.perf_counter()
-    machine = describe_machine()
-    _log.info(f"{machine.arch} {machine.cpu_model} → {out_path}"
-              + ("  (EMULATED: timings are the translator's, not this CPU's)" if machine.emulated else ""))
     manifest = read_manifest(root) if (root / RUN_JSON).is_file() else None
     settings = build_settings(batch_sizes=batch_sizes, threads=threads, opt_level=opt_level, quick=quick,
                               rule=repetition_rule(quick=quick, min_reps=min_reps, min_time=min_time,
                                                    max_time=max_time))
+    locked = stage_lock(root, stage="bench") if is_run and manifest else contextlib.nullcontext()
+    with locked:
+        if is_run and manifest is not None:
+            check_run(root, manifest)
+        out_path = _output_path(out, root, target or default_target(), force=force)
+        report = _measure(Path(path), onnx_dir, root, target=target or default_target(),
+                          settings=settings, manifest=manifest if is_run else None,
+                          worker_timeout=worker_timeout)
+        write_record(out_path, report)
+        _log_summary(report, out_path)
+        if manifest is not None and is_run and out_path.resolve().is_relative_to(root.resolve()):
+            update_manifest(root, stage="bench",
+                            files=[out_path.resolve().relative_to(root.resolve()).as_posix()],
+                            info={"target": report.target, "seconds": report.seconds})
+    if report.models and report.errors == len(report.models):
+        raise KdedgeError(f"every model failed ({report.errors} of {len(report.models)}), nothing "
+                          f"was measured; {out_path} lists why: " + "; ".join(
+                              f"{name}: {model.error}" for name, model in report.models.items()))
+    return out_path
+
+
+def check_run(root: Path, manifest: Manifest) -> None:
+    """Before benching a run directory: every model run.json records is there and no unrecorded
+    one is (an interrupted export), and split.npz (the rows timed) matches its sha256."""
+    problems = run_model_problems(root, manifest)
+    if problems:
+        raise KdedgeError("; ".join(problems) + f"; re-export with `kdedge export {root} --force`")
+    if (root / SPLIT_NPZ).exists() or SPLIT_NPZ in manifest.artifacts:
+        verify_recorded(root, [SPLIT_NPZ], manifest)
+
+
+def _measure(path: Path, onnx_dir: Path, root: Path, *, target: str, settings: BenchSettings,
+             manifest: Manifest | None, worker_timeout: float) -> BenchReport:
+    """Describe and time every model of `onnx_dir` (and the C student of `root`)."""
+    started, clock = now_iso(), time.perf_counter()
+    machine = describe_machine()
+    _log.info(f"{machine.arch} {machine.cpu_model} → {target}"
+              + ("  (EMULATED: timings are the translator's, not this CPU's)" if machine.emulated else ""))
     infos = [read_model_info(p) for p in sorted(onnx_dir.glob("*.onnx"))]
-    models = describe_models(infos, root, recorded=manifest.artifacts if is_run and manifest else {})
+    models = describe_models(infos, root, recorded=manifest.artifacts if manifest else {})
     baseline = measure_cold_starts(infos, models, settings, timeout=worker_timeout)
     floors = measure_latency(infos, models, load_rows(root), settings)
     c_student, c_student_error = measure_c_student(root, settings)
-    source = BenchSource(path=str(Path(path).resolve()), run_dir=is_run, onnx_dir=str(onnx_dir.resolve()),
-                         run_id=_run_id(infos, manifest))
-    report = build_report(target=target, created=started, seconds=round(time.perf_counter() - clock, 2),
-                          source=source, machine=machine, settings=settings, baseline=baseline,
-                          floors=floors, models=models, c_student=c_student,
-                          c_student_error=c_student_error)
-    write_record(out_path, report)
-    _log_summary(report, out_path)
-    if manifest is not None and is_run and out_path.resolve().is_relative_to(root.resolve()):
-        update_manifest(root, stage="bench", files=[out_path.resolve().relative_to(root.resolve()).as_posix()],
-                        info={"target": target, "seconds": report.seconds})
-    return out_path
+    source = BenchSource(path=str(path.resolve()), run_dir=root != onnx_dir,
+                         onnx_dir=str(onnx_dir.resolve()), run_id=_run_id(infos, manifest))
+    return build_report(target=target, created=started, seconds=round(time.perf_counter() - clock, 2),
+                        source=source, machine=machine, settings=settings, baseline=baseline,
+                        floors=floors, models=models, c_student=c_student,
+                        c_student_error=c_student_error)
 
 
 def _output_path(out: str | os.PathLike | None, root: Path, target: str, *, force: bool) -> Path:

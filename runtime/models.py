@@ -9,6 +9,7 @@ check, `runtime/interface.py`); anything native (onnxruntime session creation) h
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import onnx
 import onnxruntime as ort
 
 from kdedge.contract import ONNX_DIR, SPLIT_NPZ
-from kdedge.rundir import KdedgeError
+from kdedge.rundir import KdedgeError, recorded_files
 from kdedge.runtime.interface import InterfaceError, check_interface
 
 # Graph optimisation levels users pick by name (`--opt_level`).
@@ -59,6 +60,20 @@ def resolve_models(path: str | os.PathLike) -> tuple[Path, Path, bool]:
     )
 
 
+def run_model_problems(root: Path, manifest) -> list[str]:
+    """What is wrong with RUN/onnx/*.onnx against run.json: recorded models that are missing, and
+    models on disk run.json does not record (an interrupted export). [] when all agree."""
+    recorded = [name for name in recorded_files(manifest, ONNX_DIR) if name.endswith(".onnx")]
+    on_disk = sorted(f"{ONNX_DIR}/{path.name}" for path in (root / ONNX_DIR).glob("*.onnx"))
+    missing = [name for name in recorded if name not in on_disk]
+    unrecorded = [name for name in on_disk if name not in manifest.artifacts]
+    problems = [f"{root / name} is recorded in run.json but missing" for name in missing]
+    if unrecorded:
+        problems.append(f"{', '.join(unrecorded)} in {root} not recorded in run.json (an export "
+                        "was interrupted, or the files were added by hand)")
+    return problems
+
+
 def session_options(*, threads: int, opt_level: str) -> ort.SessionOptions:
     """Sequential execution, `threads` intra- and inter-op threads, named optimisation level."""
     options = ort.SessionOptions()
@@ -73,6 +88,10 @@ def session_options(*, threads: int, opt_level: str) -> ort.SessionOptions:
 def read_model_info(path: Path) -> ModelInfo:
     """Parse one model and check its interface (`check_interface`); problems go to `info.error`."""
     info = ModelInfo(path=path, name=path.name)
+    if not path.is_file():  # a FIFO or device named *.onnx would block the read forever
+        info.error = (f"{path}: not a regular file (a FIFO, device or socket named .onnx); "
+                      "replace it with the model file")
+        return info
     try:
         model = onnx.load(os.fspath(path), load_external_data=False)
     except Exception as exc:  # protobuf DecodeError and friends: corrupt or truncated file
@@ -103,7 +122,7 @@ def load_rows(folder: Path) -> tuple[np.ndarray, list[str]] | None:
         with np.load(split, allow_pickle=False) as data:
             rows = np.asarray(data["X_test"], dtype=np.float32)
             names = [str(n) for n in data["feature_names"]]
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise KdedgeError(f"{split} has no readable X_test/feature_names ({exc}); "
                           "re-run `kdedge distill` or delete it to bench on random rows") from exc
     return np.ascontiguousarray(rows, dtype=np.float32), names

@@ -71,6 +71,22 @@ def c_parity_failure(monkeypatch):
     monkeypatch.setattr(c_student, "onnx_outputs", shifted)
 
 
+@pytest.fixture(scope="session")
+def centred_run(small_run, tmp_path_factory) -> Path:
+    """`small_run` exported (quantize="all") with the centring Sub node forced: the graph form
+    data with large offsets gets (kdedge/fold.py OFFSET_RATIO); the default data does not."""
+    import kdedge.fold
+    from kdedge.export import export_run
+
+    run = copy_run(small_run, tmp_path_factory.mktemp("runs") / "centred")
+    saved, kdedge.fold.OFFSET_RATIO = kdedge.fold.OFFSET_RATIO, 0.0
+    try:
+        export_run(run, quantize="all")
+    finally:
+        kdedge.fold.OFFSET_RATIO = saved
+    return run
+
+
 def import_blocker(*packages: str) -> str:
     """Python source that makes `import <package>` (and its submodules) fail: put it in a
     sitecustomize.py on PYTHONPATH, or run it first, to prove code runs without those packages."""

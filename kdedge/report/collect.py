@@ -17,7 +17,7 @@ from kdedge import contract
 from kdedge.artifacts import Run, load_run
 from kdedge.contract import (BenchedModel, BenchReport, ExportSummary, LatencyStats, Machine,
                              read_record)
-from kdedge.rundir import KdedgeError
+from kdedge.rundir import KdedgeError, recorded_files, verify_recorded
 
 EXPORT_COMMAND = "kdedge export {run} --quantize all"
 BENCH_COMMAND = "kdedge bench {run}"
@@ -74,6 +74,8 @@ class Facts:
     export: ExportSummary | None  # None when export has not run
     benches: list[Bench]
     missing: dict[str, str]  # stage → command that produces its output
+    # models run.json records (onnx/<file>) that are no longer on disk: the report warns
+    missing_models: list[str] = field(default_factory=list)
 
     @property
     def metrics(self) -> contract.Metrics:
@@ -125,17 +127,22 @@ def collect(run_dir: str | Path, *, bench_files=()) -> Facts:
     run = load_run(run_dir)
     missing = {}
     export = None
-    if (run_dir / contract.EXPORT_JSON).is_file():
+    if (run_dir / contract.EXPORT_JSON).exists():
+        verify_recorded(run_dir, [contract.EXPORT_JSON], run.manifest,
+                        fix=f"re-export with `kdedge export {run_dir} --force`")
         export = read_record(ExportSummary, run_dir / contract.EXPORT_JSON)
     else:
         missing["export"] = EXPORT_COMMAND.format(run=run_dir)
-    benches = [read_bench(path) for path in _bench_paths(run_dir, bench_files)]
+    benches = [read_bench(path, run=run) for path in _bench_paths(run_dir, bench_files)]
     if not benches:
         missing["bench"] = BENCH_COMMAND.format(run=run_dir)
     for bench in benches:
         bench.stale = stale_models(run, bench)
     generated = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z").strip()
-    return Facts(run=run, generated=generated, export=export, benches=benches, missing=missing)
+    gone = [name for name in recorded_files(run.manifest, contract.ONNX_DIR)
+            if name.endswith(".onnx") and not (run_dir / name).is_file()]
+    return Facts(run=run, generated=generated, export=export, benches=benches, missing=missing,
+                 missing_models=gone)
 
 
 def _bench_paths(run_dir: Path, extras) -> list[Path]:
@@ -153,10 +160,16 @@ def _bench_paths(run_dir: Path, extras) -> list[Path]:
     return list(unique.values())
 
 
-def read_bench(path: Path) -> Bench:
+def read_bench(path: Path, *, run: Run | None = None) -> Bench:
     """One bench JSON through `contract.BenchReport`: a file of another format (an older
-    bench_format) raises a `ContractError` naming it and saying to re-run `kdedge bench`."""
-    return Bench(path=Path(path), record=read_record(BenchReport, path))
+    bench_format) raises a `ContractError` naming it and saying to re-run `kdedge bench`. One in
+    RUN/bench/ of `run` is first checked against the sha256 run.json records (a file passed with
+    --bench from elsewhere is not recorded there, and is not checked)."""
+    path = Path(path)
+    if run is not None and path.resolve().parent == (run.path / contract.BENCH_DIR).resolve():
+        verify_recorded(run.path, [f"{contract.BENCH_DIR}/{path.name}"], run.manifest,
+                        fix=f"re-run `kdedge bench {run.path} --force`")
+    return Bench(path=path, record=read_record(BenchReport, path))
 
 
 def stale_models(run: Run, bench: Bench) -> list[str]:

@@ -110,19 +110,20 @@ def make_report(run_dir: str | Path, *, lang: str = "zh", bench_files=()) -> Pat
 
     started = time.perf_counter()
     run_dir = Path(run_dir)
-    facts = collect(run_dir, bench_files=bench_files)
-    _log.info("drawing the plots of %s", run_dir)
-    images, skipped = draw_plots(facts)
-    blocks = build_document(facts, lang=lang, plots=set(images), skipped=skipped)
-    written = _write_report(run_dir, blocks, images, lang)
-    removed = _remove_stale_plots(run_dir, set(images))
-    seconds = round(time.perf_counter() - started, 2)
-    rundir.update_manifest(run_dir, stage="report", files=written, removed=removed,
-                           info={"lang": lang, "seconds": seconds, "plots": len(images),
-                                 "bench_files": [str(b.path) for b in facts.benches],
-                                 "skipped_plots": {name: skip_reason("en", reason)
-                                                   for name, reason in sorted(skipped.items())},
-                                 "missing_stages": sorted(facts.missing)})
+    with rundir.stage_lock(run_dir, stage="report"):
+        facts = collect(run_dir, bench_files=bench_files)
+        _log.info("drawing the plots of %s", run_dir)
+        images, skipped = draw_plots(facts)
+        blocks = build_document(facts, lang=lang, plots=set(images), skipped=skipped)
+        written = _write_report(run_dir, blocks, images, lang)
+        removed = _remove_stale_plots(run_dir, set(images))
+        seconds = round(time.perf_counter() - started, 2)
+        rundir.update_manifest(run_dir, stage="report", files=written, removed=removed,
+                               info={"lang": lang, "seconds": seconds, "plots": len(images),
+                                     "bench_files": [str(b.path) for b in facts.benches],
+                                     "skipped_plots": {name: skip_reason("en", reason)
+                                                       for name, reason in sorted(skipped.items())},
+                                     "missing_stages": sorted(facts.missing)})
     _log.info("wrote %s, %s and %d plots in %.1f s", run_dir / contract.REPORT_MD,
               contract.REPORT_HTML, len(images), seconds)
     return run_dir / contract.REPORT_MD

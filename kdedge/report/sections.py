@@ -44,6 +44,9 @@ def build_document(facts: Facts, *, lang: str, plots: set[str], skipped: dict | 
     maps a plot that was not drawn to its `PlotSkipped` (its section then says why)."""
     blocks = [Heading(tr(lang, "title"), 1)]
     blocks += _header(facts, lang)
+    if facts.missing_models:  # a deleted recorded model: loud, before any section
+        blocks.append(Note(tr(lang, "missing_models_note", files=", ".join(facts.missing_models),
+                              run=facts.run.path)))
     numbered = [("s_features", _features), ("s_performance", _performance),
                 ("s_structure", _structure), ("s_dataviews", _dataviews),
                 ("s_compression", _compression), ("s_export", _export),

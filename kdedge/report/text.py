@@ -123,10 +123,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "c_files": ("`{header}` and `{source}`: C99 generated from `{onnx}`, one function "
                 "`int {entry}(const float features[{k}], float probabilities[{n}])` that returns "
                 "the class index; no malloc, no state, nothing beyond `<math.h>`; the inputs are "
-                "raw feature values (centred by the training mean inside, 1/scale folded into the weights).",
+                "raw feature values (the training scaler is applied inside the function).",
                 "`{header}` 与 `{source}`：由 `{onnx}` 生成的 C99 代码，只有一个函数 "
                 "`int {entry}(const float features[{k}], float probabilities[{n}])`，返回类别索引；"
-                "无 malloc、无状态，只依赖 `<math.h>`；输入为原始特征值（内部减去训练均值，1/scale 已折叠进权重）。"),
+                "无 malloc、无状态，只依赖 `<math.h>`；输入为原始特征值（训练时的标准化在函数内部完成）。"),
     "c_h_value": ("Value", "数值"),
     "c_r_code_weights": ("Code + weights, bytes (`size` of the -O2 object)",
                          "代码 + 权重，字节（-O2 目标文件的 `size`）"),
@@ -193,6 +193,11 @@ TEXT: dict[str, tuple[str, str]] = {
                    "the exported models, and no speed conclusion is drawn from them.",
                    "†：{target} 上的基准测试所测文件的 sha256 与 `kdedge export` 在 run.json 中记录的"
                    "不同（{models}）；这些单元格可能不代表已导出的模型，也不据此得出速度结论。"),
+    "missing_models_note": ("Warning: {files} recorded in run.json by `kdedge export` no longer "
+                            "exist; their rows describe files that are gone. Restore them or "
+                            "re-export with `kdedge export {run} --force`.",
+                            "警告：`kdedge export` 在 run.json 中记录的 {files} 已不存在；相关行描述的"
+                            "是已删除的文件。请恢复它们，或用 `kdedge export {run} --force` 重新导出。"),
     "quick_note": ("{target} was measured with --quick: repetitions too few for reliable numbers.",
                    "{target} 使用 --quick 测量：重复次数太少，数据不可靠。"),
     # class balance, baselines and paired verdicts

@@ -14,7 +14,7 @@ import pytest
 from sklearn.metrics import average_precision_score
 
 import kdedge.export.stage as stage
-from kdedge.fold import SCALER_STEP
+from kdedge.fold import BIAS_STEP
 from kdedge import rundir
 from kdedge.artifacts import load_run
 from kdedge.cli import main
@@ -62,11 +62,10 @@ def test_export_run_macs_match_metrics_json(full_run, export_summary):
         record = export_summary.models[name]
         assert record.macs_before_fold == metrics.model(name).macs_unfolded
         assert record.nodes < record.nodes_before_fold
-        assert SCALER_STEP in record.fold_steps
+        assert BIAS_STEP in record.fold_steps  # the default data has no large offsets
     # the seed teacher 13 → 256 → 128 → 2 after folding: 13·256 + 256·128 + 128·2, with biases
     assert export_summary.models["teacher"].macs == 36_352
-    # plus the 13 training means the centring Sub node subtracts
-    assert export_summary.models["teacher"].params == 36_352 + 256 + 128 + 2 + 13
+    assert export_summary.models["teacher"].params == 36_352 + 256 + 128 + 2
 
 
 def test_export_run_metrics_come_from_the_onnx_outputs(full_run, export_summary):

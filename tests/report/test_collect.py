@@ -10,7 +10,7 @@ import pytest
 
 from kdedge.contract import BenchReport, ContractError, read_record, write_record
 from kdedge.report.collect import collect, reference_bench
-from kdedge.rundir import KdedgeError, read_json, write_json_atomic
+from kdedge.rundir import KdedgeError, read_json, update_manifest, write_json_atomic
 
 
 def test_collect_missing_stages_name_commands(small_run):
@@ -73,6 +73,7 @@ def test_collect_export_json_of_other_format_refused(full_run, tmp_path):
     data = read_json(run / "export.json")
     del data["export_format"]
     write_json_atomic(run / "export.json", data)
+    update_manifest(run, stage="export", files=["export.json"])  # as an older kdedge recorded it
     with pytest.raises(ContractError, match=r"export\.json.*export_format.*re-run `kdedge export`"):
         collect(run)
 
@@ -96,6 +97,7 @@ def test_collect_flags_bench_of_files_the_run_no_longer_holds(full_run, tmp_path
     record.models["student.onnx"].sha256 = "e" * 64  # measured an earlier export
     record.models["student.int8.onnx"].sha256 = None  # no sha256: cannot be judged
     write_record(path, record)
+    update_manifest(run, stage="bench", files=[path.relative_to(run).as_posix()])
     assert collect(run).benches[0].stale == ["student"]
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from conftest import STUDENT_SIZES, TEACHER_SIZES, mlp_model, quantize_variants
+from runtime_kit import STUDENT_SIZES, TEACHER_SIZES, mlp_model, quantize_variants
 from onnx import TensorProto, helper, numpy_helper
 
 from kdedge.contract import OpCost

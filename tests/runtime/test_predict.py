@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from conftest import SELECTED, STUDENT_SIZES, mlp_model
+from runtime_kit import SELECTED, STUDENT_SIZES, mlp_model
 
 from kdedge.cli import main
 from kdedge.contract import (METRICS_JSON, PREPROCESSING_JSON, SPLIT_NPZ, Metrics,

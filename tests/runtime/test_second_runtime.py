@@ -21,7 +21,7 @@ from kdedge.contract import onnx_file
 from kdedge.runtime.second_runtime import (MIN_AGREEMENT, bf16_emulated, bf16_round,
                                            check_runtimes, compare_runtimes)
 
-from conftest import STUDENT_SIZES, mlp_model
+from runtime_kit import STUDENT_SIZES, mlp_model
 
 
 def _needs(package: str):
