@@ -6,6 +6,7 @@ Each method imports its stage lazily, so `kdedge --help` and `kdedge bench` neve
 from __future__ import annotations
 
 import difflib
+import errno
 import importlib
 import inspect
 import sys
@@ -177,6 +178,17 @@ def main(argv: list[str] | None = None) -> None:
         fire.Fire(KdedgeCLI(), command=argv, name="kdedge")
     except KdedgeError as exc:
         print(f"kdedge: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # Every write is staged and renamed, so the run is as it was before the stage started.
+        print(f"kdedge: error: no space left on the device ({exc}); nothing was replaced: free "
+              "space or choose another --out, then run the command again", file=sys.stderr)
+        sys.exit(2)
+    except MemoryError:
+        print("kdedge: error: out of memory; nothing was replaced: use fewer rows or features, "
+              "or a machine with more memory", file=sys.stderr)
         sys.exit(2)
 
 
