@@ -35,7 +35,7 @@ import kdedge
 from kdedge import distill, rundir
 from kdedge.artifacts import Run, load_run
 from kdedge.contract import (C_DIR, CALIBRATION_ROWS, EXPORT_JSON, EXPORTED_MODELS, ONNX_DIR,
-                             REJECT_THRESHOLD, CStudent, ExportedModel,
+                             MIN_AGREEMENT_FP32, REJECT_THRESHOLD, CStudent, ExportedModel,
                              ExportSummary, OnnxMetadata, PairedComparison, Parity, onnx_file,
                              onnx_stem, weights_file, write_record)
 from kdedge.export.c_student import stage_c_student, student_graph
@@ -67,7 +67,6 @@ TEACHER, STUDENT = EXPORTED_MODELS  # the quantized variants are the student's
 EXPORTER = "torch.onnx.export(dynamo=True, optimize=True) of the folded model"
 VERSIONED = ("torch", "onnx", "onnxruntime", "onnxscript")
 # A quantized variant must give the fp32 student's label on at least this share of test rows.
-MIN_AGREEMENT_FP32 = 0.99
 _log = get_logger("export")
 COMMITTED = "committed"  # stages.export key: False while an export renames its files in
 

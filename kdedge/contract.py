@@ -51,6 +51,8 @@ SPLIT_KEYS = ("X_val", "y_val", "X_test", "y_test", "X_calib", "feature_names", 
 CALIBRATION_ROWS = 1024  # training rows kept in split.npz for int8-static calibration
 # A quantized variant whose test accuracy is more than this below the fp32 student's is rejected.
 REJECT_THRESHOLD = 0.01
+# ...and one that agrees with the fp32 graph on fewer than this fraction of test rows.
+MIN_AGREEMENT_FP32 = 0.99
 
 
 def weights_file(model: str) -> str:

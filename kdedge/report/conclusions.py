@@ -27,7 +27,8 @@ what export recorded) gives no speed finding.
 
 from __future__ import annotations
 
-from kdedge.contract import MODEL_NAMES, STUDENT_ALL_FEATURES, Metrics, PairedComparison
+from kdedge.contract import (MIN_AGREEMENT_FP32, MODEL_NAMES, STUDENT_ALL_FEATURES, Metrics,
+                             PairedComparison)
 from kdedge.report.collect import Bench, Facts, latency, model_label, usable
 from kdedge.report.microcontroller import c_student_findings
 from kdedge.report.paired import (evidence, graph_names, metric_name, metrics_sentence,
@@ -200,10 +201,11 @@ def _export_findings(facts: Facts, lang: str) -> list[str]:
             out.append(_say(lang, "variant_bigger", m=label, v=fmt_int(entry.file_bytes),
                             f=fmt_int(fp32.file_bytes)))
         if entry.verdict == "rejected":
-            out.append(_say(lang, "variant_rejected", m=label, limit=limit,
+            out.append(_say(lang, "variant_rejected", m=label,
                             r=str(entry.reason or "—").rstrip(".")))
         else:
             out.append(_say(lang, "variant_accepted", m=label, limit=limit,
+                            agree=fmt_metric(MIN_AGREEMENT_FP32),
                             a=fmt_metric(entry.metrics.accuracy), g=fmt_metric(entry.agreement_fp32)))
         if entry.paired_vs_fp32 is not None:
             out.append(verdict_sentence(lang, entry.paired_vs_fp32,

@@ -373,13 +373,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "finding.parity_failed": ("ONNX parity FAILED for {m}: the exported graph does not reproduce "
                               "PyTorch.",
                               "{m} 的 ONNX 一致性校验未通过：导出的计算图与 PyTorch 结果不一致。"),
-    "finding.variant_rejected": ("{m} was rejected (accuracy more than {limit} below the fp32 "
-                                 "student's): {r}.",
-                                 "{m} 被拒绝（准确率比 fp32 学生模型低超过 {limit}）：{r}。"),
-    "finding.variant_accepted": ("{m} was accepted (accuracy at most {limit} below the fp32 "
-                                 "student's): accuracy {a}, agreement with the fp32 student {g}.",
-                                 "{m} 被接受（准确率比 fp32 学生模型低不超过 {limit}）：准确率 {a}，"
-                                 "与 fp32 学生一致率 {g}。"),
+    "finding.variant_rejected": ("{m} was rejected: {r}.", "{m} 被拒绝：{r}。"),
+    "finding.variant_accepted": ("{m} was accepted (agreement with the fp32 student at least "
+                                 "{agree}, no detectable paired accuracy loss, accuracy at most "
+                                 "{limit} below it): accuracy {a}, agreement with the fp32 "
+                                 "student {g}.",
+                                 "{m} 被接受（与 fp32 学生一致率不低于 {agree}，配对检验未发现准确率"
+                                 "损失，准确率最多低 {limit}）：准确率 {a}，与 fp32 学生一致率 {g}。"),
     "finding.variant_slower": ("On {target}, {m} is slower than the fp32 student at batch 1 "
                                "(p50 {v} µs vs {f} µs).",
                                "在 {target} 上，批大小 1 时 {m} 比 fp32 学生模型更慢"

@@ -160,7 +160,8 @@ def _paired(fp32_right: int, variant_right: int, n: int = 1000):
     (0.97, 30, 0, ["agreement rule", "paired-loss rule", "accuracy-drop rule"]),
 ])
 def test_judge_names_every_rule_a_variant_fails(agreement, only_fp32, only_variant, rules):
-    from kdedge.export.stage import MIN_AGREEMENT_FP32, judge
+    from kdedge.contract import MIN_AGREEMENT_FP32
+    from kdedge.export.stage import judge
 
     paired = _paired(only_fp32, only_variant)
     verdict, reason = judge("int8", accuracy=paired.value_b, fp32_accuracy=paired.value_a,
