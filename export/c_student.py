@@ -414,6 +414,7 @@ def read_student(source: str | Path) -> CGraph:
             raise KdedgeError(f"{path / student} does not exist: run `kdedge export {path}` first")
         run = load_run(path)
         onnx_path = rundir.verify_artifact(path, student, run.manifest)
+        sha256 = run.manifest.artifacts[student]  # verify_artifact just checked the file against it
         rows, input_rows, where = run.input_rows("student"), "X_test (split.npz)", student
         names = run.input_names("student")
     elif path.suffix == ".onnx" and path.is_file():
@@ -422,12 +423,13 @@ def read_student(source: str | Path) -> CGraph:
             raise KdedgeError(info.error)
         split = load_rows(path.parent) or load_rows(path.parent.parent)
         (rows, input_rows), onnx_path, where, names = model_rows(info, split), path, str(path), None
+        sha256 = rundir.sha256_file(path)
     else:
         raise KdedgeError(f"{path} is neither a run directory nor an .onnx file; pass RUN_DIR "
                           "(written by `kdedge export`) or RUN/onnx/student.onnx")
     graph = student_graph(onnx.load(onnx_path), rows, where=where, input_rows=input_rows,
                           root=path if path.is_dir() else None,
-                          sha256=rundir.sha256_file(onnx_path))
+                          sha256=sha256)
     if names is not None and graph.feature_names != names:
         raise KdedgeError(f"{onnx_path}: kdedge.feature_names {graph.feature_names} differ "
                           f"from the run's student inputs {names}; re-export the run")

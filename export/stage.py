@@ -263,7 +263,7 @@ def export_graphs(run: Run, torch_models: dict[str, torch.nn.Module], staged: Pa
     """Every graph, written into `staged`: the fp32 teacher and student, then each variant."""
     graphs = {name: export_fp32(run, name, torch_models[name], staged, opset=opset)
               for name in EXPORTED_MODELS}
-    fp32_student = onnx.load(staged / Path(onnx_file(STUDENT)).name)
+    fp32_student = graphs[STUDENT].proto  # the proto write_graph serialised into `staged`
     for variant in variants:
         graph = quantize_variant(run, variant, fp32_student, staged, calibration=calibration)
         graphs[graph.stem] = graph

@@ -57,7 +57,7 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -70,7 +70,7 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         # mkstemp makes the file owner-only (0600); give it the mode a plain open() would.
-        os.fchmod(fd, 0o666 & ~_umask())
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -160,7 +160,7 @@ def staging_dir(out: Path) -> Path:
     """A temporary sibling of `out` to build a whole run in before `commit_dir` renames it."""
     out.parent.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    staged.chmod(0o777 & ~_umask())  # mkdtemp is owner-only; the run is shared like any folder
+    staged.chmod(0o777 & ~current_umask())  # mkdtemp is owner-only; the run is shared like any folder
     return staged
 
 

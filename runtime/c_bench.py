@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from kdedge.contract import C_DIR, CBench, RepetitionRule
+from kdedge.contract import C_DIR, CBench, RepetitionRule, onnx_file
 from kdedge.errors import KdedgeError
 from kdedge.log import get_logger
 from kdedge.rundir import sha256_file
@@ -38,7 +38,7 @@ from kdedge.runtime.models import (ModelInfo, load_rows, model_rows, read_model_
                                    resolve_models, session_options)
 
 DEFAULT_PREFIX = "kdedge"  # symbol prefix: kdedge_predict, KDEDGE_N_FEATURES, kdedge.h
-STUDENT_ONNX = "student.onnx"  # the fp32 student the C is generated from (contract.onnx_file)
+STUDENT_ONNX = Path(onnx_file("student")).name  # the fp32 student the C is generated from
 # Every build: ISO C99, warnings are errors. GCC in ISO mode does not contract a*b+c into FMA
 # (-ffp-contract=off), so x86-64 and aarch64 round every product and sum the same way.
 STRICT_FLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic")

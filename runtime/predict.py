@@ -32,7 +32,7 @@ from kdedge.contract import (INPUT_NAME, OUTPUT_NAMES, PREPROCESSING_JSON, RUN_J
 from kdedge.errors import KdedgeError
 from kdedge.log import get_logger
 from kdedge.params import Flag, Optional, Text, TextList, Whole, check_params
-from kdedge.rundir import read_manifest, verify_artifact
+from kdedge.rundir import current_umask, read_manifest, verify_artifact
 from kdedge.runtime.models import read_model_info, resolve_models, session_options
 from kdedge.runtime.table import (PARQUET_SUFFIXES, Chunk, Table, column_text, import_pyarrow,
                                   numeric_matrix, open_table, read_chunks)
@@ -303,7 +303,7 @@ def staged_output(path: Path, columns: list[str]):
                           "choose a writable --out") from exc
     temporary, writer = Path(name), None
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp is owner-only; give a plain open()'s mode
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp is owner-only; give a plain open()'s mode
         os.close(fd)
         parquet = path.suffix.lower() in PARQUET_SUFFIXES
         writer = (_ParquetOutput if parquet else _CsvOutput)(temporary, columns)
@@ -318,12 +318,6 @@ def staged_output(path: Path, columns: list[str]):
                 writer.close()
         temporary.unlink(missing_ok=True)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _fsync(path: Path) -> None:

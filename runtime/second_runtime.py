@@ -35,11 +35,11 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from kdedge.contract import INPUT_NAME, OUTPUT_NAMES
+from kdedge.contract import INPUT_NAME, MIN_AGREEMENT_FP32, OUTPUT_NAMES
 from kdedge.runtime.models import (load_rows, model_rows, read_model_info, resolve_models,
                                    session_options)
 
-MIN_AGREEMENT = 0.99  # the acceptance rule export applies to a quantized variant vs fp32
+MIN_AGREEMENT = MIN_AGREEMENT_FP32  # the acceptance rule export applies to a variant vs fp32
 _MATRIX_PRODUCTS = {"Gemm", "MatMul"}
 Outputs = tuple[np.ndarray, np.ndarray]  # probabilities [rows, C] float32, labels [rows] int64
 

@@ -33,17 +33,14 @@ from kdedge.report.collect import Bench, Facts, latency, model_label, usable
 from kdedge.report.microcontroller import c_student_findings
 from kdedge.report.paired import (evidence, graph_names, metric_name, metrics_sentence,
                                   model_name, oriented, predicted_class, verdict_sentence)
-from kdedge.report.text import fmt_float, fmt_int, fmt_metric, fmt_pct, fmt_points, fmt_ratio, tr
+from kdedge.report.text import (finding, fmt_float, fmt_int, fmt_metric, fmt_pct, fmt_points,
+                                fmt_ratio)
 
 AGREEMENT_THRESHOLD = 0.98
 OVERHEAD_RATIO = 2.0  # p50 below 2× the floor: most of a call is fixed overhead, not the model
 IMPORTANCE_RATIO = 0.5  # the best feature left out at least this × the weakest kept: raise k
 SIMPLER_BASELINES = ("logreg_k", "logreg_all")  # "a simpler model would do as well"
 POSITIVE_METRICS = ("positive_recall", "pr_auc")  # binary data: verdicts of their own
-
-
-def _say(lang: str, key: str, **values) -> str:
-    return tr(lang, f"finding.{key}", **values)
 
 
 def _paired(facts: Facts, lang: str, a: str, b: str, metric: str = "accuracy") -> list[str]:
@@ -59,13 +56,13 @@ def _teacher_findings(facts: Facts, lang: str) -> list[str]:
     if not m.teacher_useful:
         majority = m.baselines["majority"]
         c = oriented(m, "majority", "teacher")
-        backing = _say(lang, "no_paired") if c is None else evidence(
+        backing = finding(lang, "no_paired") if c is None else evidence(
             lang, c, model_name(lang, m, "majority"), model_name(lang, m, "teacher"))
-        out.append(_say(lang, "teacher_useless", c=predicted_class(m, majority),
+        out.append(finding(lang, "teacher_useless", c=predicted_class(m, majority),
                         t=fmt_metric(m.teacher.accuracy if c is None else c.value_b),
                         m=fmt_metric(majority.accuracy if c is None else c.value_a),
                         evidence=backing))
-    return out + [_say(lang, "warning", w=warning) for warning in m.warnings]
+    return out + [finding(lang, "warning", w=warning) for warning in m.warnings]
 
 
 def _simpler_as_good(metrics: Metrics) -> list[PairedComparison]:
@@ -82,8 +79,8 @@ def _baseline_findings(facts: Facts, lang: str) -> list[str]:
     for name in m.baselines:
         beats = oriented(m, "teacher", name)
         if beats is not None and beats.verdict == "b_better":
-            out.append(_say(lang, "beats_teacher", s=metrics_sentence(lang, m, beats)))
-    return out + [_say(lang, "simpler_as_good", s=metrics_sentence(lang, m, c))
+            out.append(finding(lang, "beats_teacher", s=metrics_sentence(lang, m, beats)))
+    return out + [finding(lang, "simpler_as_good", s=metrics_sentence(lang, m, c))
                   for c in _simpler_as_good(m)]
 
 
@@ -111,7 +108,7 @@ def _single_class_findings(facts: Facts, lang: str) -> list[str]:
     m = facts.metrics
     names = MODEL_NAMES + (STUDENT_ALL_FEATURES,) + tuple(n for n in m.baselines
                                                           if n != "majority")
-    return [_say(lang, "single_class", m=model_name(lang, m, name),
+    return [finding(lang, "single_class", m=model_name(lang, m, name),
                  c=predicted_class(m, m.model(name)))
             for name in names if m.model(name).predicted_classes == 1]
 
@@ -129,7 +126,7 @@ def _features_guidance(facts: Facts, lang: str) -> list[str]:
     top = max(importance.values())
     if importance[weakest] <= 0 or importance[best] < IMPORTANCE_RATIO * importance[weakest]:
         return []
-    return [_say(lang, "raise_features", next=best, kept=weakest, k=facts.k,
+    return [finding(lang, "raise_features", next=best, kept=weakest, k=facts.k,
                  vn=fmt_metric(importance[best] / top), vk=fmt_metric(importance[weakest] / top),
                  r=fmt_float(IMPORTANCE_RATIO, 2))]
 
@@ -150,7 +147,7 @@ def _size_guidance(facts: Facts, lang: str) -> list[str]:
         key = "k_too_small"
     else:
         key = "size_unclear"
-    return [_say(lang, key, s=model_name(lang, m, "student"), t=model_name(lang, m, "teacher"),
+    return [finding(lang, key, s=model_name(lang, m, "student"), t=model_name(lang, m, "teacher"),
                  all=model_name(lang, m, STUDENT_ALL_FEATURES), k=facts.k,
                  va=fmt_metric(m.student_all_features.accuracy), vs=fmt_metric(m.student.accuracy),
                  vt=fmt_metric(m.teacher.accuracy))]
@@ -161,9 +158,9 @@ def _distill_findings(facts: Facts, lang: str) -> list[str]:
     teacher, student = m.teacher, m.student
     key = "agree_low" if m.agreement < AGREEMENT_THRESHOLD else "agree_ok"
     return [
-        _say(lang, key, a=fmt_metric(m.agreement), d=fmt_pct(1 - m.agreement),
+        finding(lang, key, a=fmt_metric(m.agreement), d=fmt_pct(1 - m.agreement),
              limit=fmt_metric(AGREEMENT_THRESHOLD)),
-        _say(lang, "compressed", k=facts.k, n=facts.n, pr=fmt_ratio(teacher.params, student.params),
+        finding(lang, "compressed", k=facts.k, n=facts.n, pr=fmt_ratio(teacher.params, student.params),
              pt=fmt_int(teacher.params), ps=fmt_int(student.params),
              mr=fmt_ratio(teacher.macs, student.macs), mt=fmt_int(teacher.macs),
              ms=fmt_int(student.macs)),
@@ -180,7 +177,7 @@ def conclusions(facts: Facts, lang: str) -> list[str]:
     for bench in facts.benches:
         out += _bench_findings(bench, lang)
     for stage, cmd in facts.missing.items():
-        out.append(_say(lang, "missing", cmd=cmd, what=_say(lang, f"stage_{stage}")))
+        out.append(finding(lang, "missing", cmd=cmd, what=finding(lang, f"stage_{stage}")))
     return out
 
 
@@ -193,18 +190,18 @@ def _export_findings(facts: Facts, lang: str) -> list[str]:
     for name, entry in models.items():
         label = model_label(name)
         if entry.parity is not None and not entry.parity.passed:
-            out.append(_say(lang, "parity_failed", m=label))
+            out.append(finding(lang, "parity_failed", m=label))
         if entry.variant == "fp32":
             continue
         fp32 = models.get(entry.model)
         if fp32 is not None and entry.file_bytes > fp32.file_bytes:
-            out.append(_say(lang, "variant_bigger", m=label, v=fmt_int(entry.file_bytes),
+            out.append(finding(lang, "variant_bigger", m=label, v=fmt_int(entry.file_bytes),
                             f=fmt_int(fp32.file_bytes)))
         if entry.verdict == "rejected":
-            out.append(_say(lang, "variant_rejected", m=label,
+            out.append(finding(lang, "variant_rejected", m=label,
                             r=str(entry.reason or "—").rstrip(".")))
         else:
-            out.append(_say(lang, "variant_accepted", m=label, limit=limit,
+            out.append(finding(lang, "variant_accepted", m=label, limit=limit,
                             agree=fmt_metric(MIN_AGREEMENT_FP32),
                             a=fmt_metric(entry.metrics.accuracy), g=fmt_metric(entry.agreement_fp32)))
         if entry.paired_vs_fp32 is not None:
@@ -223,22 +220,22 @@ def _p50(bench: Bench, name: str, batch: int = 1) -> float | None:
 
 def _relative(student: float, teacher: float, lang: str) -> str:
     if student >= teacher:
-        return _say(lang, "higher", r=fmt_float(student / teacher))
-    return _say(lang, "lower", r=fmt_float(teacher / student))
+        return finding(lang, "higher", r=fmt_float(student / teacher))
+    return finding(lang, "lower", r=fmt_float(teacher / student))
 
 
 def _bench_findings(bench: Bench, lang: str) -> list[str]:
     """What one bench shows; from an emulated one only that it is emulated."""
     out = []
     if bench.stale:
-        out.append(_say(lang, "stale_bench", target=bench.target,
+        out.append(finding(lang, "stale_bench", target=bench.target,
                         models=", ".join(model_label(n) for n in bench.stale)))
     if bench.emulated:  # translator timings: say so, and draw no speed conclusion from them
-        return out + [_say(lang, "emulated", target=bench.target)]
+        return out + [finding(lang, "emulated", target=bench.target)]
     fp32, teacher = _p50(bench, "student"), _p50(bench, "teacher")
     if fp32 is not None and teacher is not None:
         key = "student_vs_teacher_speed" if fp32 < teacher else "student_slower_than_teacher"
-        out.append(_say(lang, key, target=bench.target, r=fmt_ratio(teacher, fp32),
+        out.append(finding(lang, key, target=bench.target, r=fmt_ratio(teacher, fp32),
                         s=fmt_float(fp32), t=fmt_float(teacher)))
     out += _throughput_finding(bench, lang)
     if fp32 is None:
@@ -246,12 +243,12 @@ def _bench_findings(bench: Bench, lang: str) -> list[str]:
     for name in sorted(n for n in bench.models if n.startswith("student.")):
         value = _p50(bench, name)
         if value is not None and value != fp32:
-            out.append(_say(lang, "variant_slower" if value > fp32 else "variant_faster",
+            out.append(finding(lang, "variant_slower" if value > fp32 else "variant_faster",
                             target=bench.target, m=model_label(name), v=fmt_float(value),
                             f=fmt_float(fp32)))
     ratio = latency(usable(bench, "student"), 1).ratio_to_floor
     if ratio is not None:
-        out.append(_say(lang, "overhead" if ratio < OVERHEAD_RATIO else "compute_visible",
+        out.append(finding(lang, "overhead" if ratio < OVERHEAD_RATIO else "compute_visible",
                         target=bench.target, p=fmt_float(fp32), r=f"{ratio:.2f}",
                         limit=f"{OVERHEAD_RATIO:.2f}"))
     return out
@@ -265,5 +262,5 @@ def _throughput_finding(bench: Bench, lang: str) -> list[str]:
     if largest <= 1 or None in stats.values():
         return []
     student, teacher = (stats[n].throughput_rows_per_s for n in ("student", "teacher"))
-    return [_say(lang, "throughput", target=bench.target, b=largest, s=fmt_int(student),
+    return [finding(lang, "throughput", target=bench.target, b=largest, s=fmt_int(student),
                  t=fmt_int(teacher), r=_relative(student, teacher, lang))]

@@ -14,13 +14,9 @@ from kdedge.contract import CBench, CStudent
 from kdedge.report.collect import Bench, Facts
 from kdedge.report.deploy import target_header
 from kdedge.report.render import Heading, Note, Para, Table
-from kdedge.report.text import fmt_float, fmt_int, tr
+from kdedge.report.text import finding, fmt_float, fmt_int, tr
 
 C_FLAGS = "--c --force{quantize}"
-
-
-def _say(lang: str, key: str, **values) -> str:
-    return tr(lang, f"finding.{key}", **values)
 
 
 def c_flags(facts: Facts) -> str:
@@ -114,11 +110,11 @@ def c_student_findings(facts: Facts, lang: str) -> list[str]:
         return []
     values = dict(b=fmt_int(c.code_weights_bytes), s=fmt_int(c.stack_bytes),
                   n=fmt_int(c.parity.rows), d=f"{c.parity.max_abs_diff:.1e}")
-    parity = _say(lang, "c_parity" if c.parity.passed else "c_parity_failed", **values)
+    parity = finding(lang, "c_parity" if c.parity.passed else "c_parity_failed", **values)
     found = _reference(facts)
     if found is None:
-        return [_say(lang, "c_untimed", parity=parity, **values)]
+        return [finding(lang, "c_untimed", parity=parity, **values)]
     bench, timing = found
-    return [_say(lang, "c_student", target=bench.target, ns=fmt_float(timing.ns_per_call_p50),
+    return [finding(lang, "c_student", target=bench.target, ns=fmt_float(timing.ns_per_call_p50),
                  r=f"{timing.ratio_to_floor:.4f}", f=fmt_int(timing.floor_p50_ns),
                  m=f"{timing.ns_per_mac:.3f}", parity=parity, **values)]

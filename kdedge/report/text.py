@@ -451,6 +451,11 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+def finding(lang: str, key: str, **values) -> str:
+    """The conclusion sentence `finding.<key>` in `lang`."""
+    return tr(lang, f"finding.{key}", **values)
+
+
 def tr(lang: str, key: str, **values) -> str:
     """The string `key` of TEXT in `lang`, with `values` (already formatted) filled in."""
     return TEXT[key][_COLUMN[lang]].format(**values)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import queue
 
 import pytest
 from reliability_kit import QUICK, tiny_csv

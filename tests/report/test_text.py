@@ -56,14 +56,14 @@ def test_text_names_every_model_metric_and_verdict_a_comparison_can_hold():
 
 
 def test_every_key_looked_up_is_in_text():
-    """Each literal key passed to `tr` (or to conclusions' `_say`, which adds `finding.`) and each
+    """Each literal key passed to `tr` (or to `finding`, which adds `finding.`) and each
     PlotSkipped reason is an entry of TEXT, so the placeholder test above covers it."""
     looked_up = []
     for name, node in _nodes():
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
             continue
         literal = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-        prefix = {"tr": "", "_say": "finding.", "PlotSkipped": "skip."}.get(node.func.id)
+        prefix = {"tr": "", "finding": "finding.", "PlotSkipped": "skip."}.get(node.func.id)
         if prefix is not None and literal:
             key = literal[-1] if node.func.id != "PlotSkipped" else literal[0]
             looked_up.append((name, node.lineno, prefix + key))
