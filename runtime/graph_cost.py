@@ -9,6 +9,11 @@ of in·out over its layers (seed teacher 13→256→128→2: 13·256 + 256·128 
 its precision: an int8 QDQ graph's MatMul between DequantizeLinear nodes is counted once, a
 dynamic-int8 MatMulInteger and an fp16 Gemm count as the fp32 op they replace.
 
+A tree ensemble (`ai.onnx.ml` TreeEnsembleRegressor/Classifier, TreeEnsemble) compares, it does
+not multiply: 0 MACs, and not an unknown shape. Its parameters are attributes, not initializers:
+one threshold per branch node and one weight per leaf vote, so a scikit-learn GBDT (one vote per
+leaf) has as many parameters as tree nodes; base values are not counted.
+
 onnx has no such counter (onnx-tool and similar are not dependencies here), hence this module.
 """
 
@@ -19,7 +24,7 @@ from collections import Counter
 
 import numpy as np
 import onnx
-from onnx import helper, shape_inference
+from onnx import helper, numpy_helper, shape_inference
 
 from kdedge.contract import GraphCost, OpCost
 
@@ -44,9 +49,15 @@ _QUANT_PARAM_INPUTS = {
     "DynamicQuantizeMatMul": (2, 3),
     "QGemm": (1, 2, 4, 5, 7, 8),
 }
+# ai.onnx.ml tree ensembles and their parameter attributes (plain, or `<name>_as_tensor`).
+_TREE_OPS = {"TreeEnsembleRegressor", "TreeEnsembleClassifier", "TreeEnsemble"}
+_TREE_THRESHOLDS = ("nodes_values", "nodes_splits")  # nodes_splits (ml 5): branch nodes only
+_TREE_WEIGHTS = ("target_weights", "class_weights", "leaf_weights")  # one per leaf vote
 PARAMS_RULE = (
     "params = elements of initializers, excluding quantization scales/zero points and int64 "
-    "tensors (shapes, axes, indices); weight_bytes = their bytes in the stored dtype"
+    "tensors (shapes, axes, indices), plus, for an ai.onnx.ml tree ensemble, one threshold per "
+    "branch node and one weight per leaf vote (its node count for a scikit-learn GBDT; base "
+    "values not counted); weight_bytes = their bytes in the stored dtype"
 )
 
 Shapes = dict[str, list[int | None]]
@@ -71,6 +82,8 @@ def count_graph_cost(model_or_path: onnx.ModelProto | str | os.PathLike) -> Grap
     initializers = {t.name: t for t in graph.initializer}
     _fix_batch_to_one(graph, initializers)
     params, weight_bytes, initializer_bytes = _count_params(graph, initializers)
+    tree_params, tree_bytes = _count_tree_params(graph)
+    params, weight_bytes = params + tree_params, weight_bytes + tree_bytes
     per_op, unknown = _count_macs(graph, _infer_shapes(model, initializers))
     total = sum(entry.macs for entry in per_op.values())
     return GraphCost(params=params, weight_bytes=weight_bytes, initializer_bytes=initializer_bytes,
@@ -116,6 +129,36 @@ def _count_params(graph: onnx.GraphProto, initializers: dict) -> tuple[int, int,
         params += n_elements
         weight_bytes += n_bytes
     return params, weight_bytes, initializer_bytes
+
+
+def _tree_attribute(node: onnx.NodeProto, names: tuple[str, ...]) -> np.ndarray:
+    """The first of `names` the node has, as an array in its stored dtype (floats: float32)."""
+    attributes = {attr.name: attr for attr in node.attribute}
+    for name in names:
+        for key in (name, f"{name}_as_tensor"):
+            if key in attributes:
+                value = helper.get_attribute_value(attributes[key])
+                if isinstance(value, onnx.TensorProto):
+                    return numpy_helper.to_array(value).reshape(-1)
+                return np.asarray(value, dtype=np.float32)
+    return np.zeros(0, np.float32)
+
+
+def _count_tree_params(graph: onnx.GraphProto) -> tuple[int, int]:
+    """(params, weight_bytes) of the tree ensembles: branch thresholds and leaf weights."""
+    params = weight_bytes = 0
+    for node in graph.node:
+        if node.op_type not in _TREE_OPS:
+            continue
+        thresholds = _tree_attribute(node, _TREE_THRESHOLDS)
+        modes = next((helper.get_attribute_value(a) for a in node.attribute
+                      if a.name == "nodes_modes" and a.type == onnx.AttributeProto.STRINGS), None)
+        if modes is not None and len(modes) == len(thresholds):  # ml 3: leaves hold no threshold
+            thresholds = thresholds[np.asarray(modes) != b"LEAF"]
+        weights = _tree_attribute(node, _TREE_WEIGHTS)
+        params += thresholds.size + weights.size
+        weight_bytes += thresholds.nbytes + weights.nbytes
+    return params, weight_bytes
 
 
 def _count_macs(graph: onnx.GraphProto, shapes: Shapes) -> tuple[dict[str, OpCost], list[str]]:

@@ -6,7 +6,9 @@ A kdedge graph is a classifier a device feeds raw rows:
 1. its tensors are inside the file, or in external-data files inside the model's folder that
    exist (a graph checked in memory, without a path, must hold every tensor itself);
 2. it passes the full ONNX checker (`full_check=True`: strict type and shape inference), run on
-   the file when there is one, so external data next to the model resolves;
+   the file when there is one, so external data next to the model resolves; operators of the
+   `ai.onnx.ml` domain (the tree-ensemble baselines) are checked like any other, against the
+   domain's opset the graph imports;
 3. it has exactly one input, `features`, float32 [batch, k]: batch symbolic, k a fixed number;
 4. its outputs are exactly `probabilities` float32 [batch, C] (C fixed) and `label` int64
    [batch], in that order, with every dimension known after shape inference;

@@ -18,8 +18,11 @@ rows: label agreement and max |Δ probability|. Runtimes, each only when its pac
   1.2e-7 (docs/results-conditioning.md). Float32 graphs only.
 
 A runtime that is missing, refuses the graph or fails is reported as such, never raised: the
-comparison is a check, like `python -m kdedge.runtime check`. Torch-free (numpy, onnx,
-onnxruntime; openvino and tract imported only when used).
+comparison is a check, like `python -m kdedge.runtime check`. A graph with `ai.onnx.ml` operators
+(the tree-ensemble baselines) is "not applicable" to OpenVINO and tract, with that reason, and
+not tried: neither implements them (measured: OpenVINO 2026.4 fails with "unconverted ops",
+tract 0.23 with "Unimplemented(TreeEnsembleRegressor)"). Torch-free (numpy, onnx, onnxruntime;
+openvino and tract imported only when used).
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from kdedge.runtime.models import (load_rows, model_rows, read_model_info, resol
 
 MIN_AGREEMENT = MIN_AGREEMENT_FP32  # the acceptance rule export applies to a variant vs fp32
 _MATRIX_PRODUCTS = {"Gemm", "MatMul"}
+ML_DOMAIN = "ai.onnx.ml"
+_WITHOUT_ML_OPS = {"openvino": "OpenVINO", "tract": "tract"}  # runtimes that lack ai.onnx.ml
 Outputs = tuple[np.ndarray, np.ndarray]  # probabilities [rows, C] float32, labels [rows] int64
 
 
@@ -184,10 +189,17 @@ def compare_runtimes(path: str | os.PathLike, rows: np.ndarray, *,
     path = Path(path)
     rows = np.ascontiguousarray(rows, dtype=np.float32)
     probabilities, labels = reference or run_onnxruntime(path, rows)
+    ml_ops = ml_operators(path)
     comparisons = []
     for runtime in runtimes:
         package, runner = RUNNERS[runtime]
         entry = RuntimeComparison(model=path.name, runtime=runtime, status="ran", rows=len(rows))
+        if ml_ops and runtime in _WITHOUT_ML_OPS:
+            entry.status = "not applicable"
+            entry.note = (f"{_WITHOUT_ML_OPS[runtime]} does not run {ML_DOMAIN} operators "
+                          f"({', '.join(ml_ops)}); onnxruntime runs this graph")
+            comparisons.append(entry)
+            continue
         if package is not None and not _installed(package):
             entry.status = "not installed"
             entry.note = f"pip install {package} (or 'kdedge[runtimes]')"
@@ -205,6 +217,12 @@ def compare_runtimes(path: str | os.PathLike, rows: np.ndarray, *,
                                                      probabilities), initial=0.0))
         comparisons.append(entry)
     return comparisons
+
+
+def ml_operators(path: str | os.PathLike) -> list[str]:
+    """The `ai.onnx.ml` operator types of a graph (its tree ensembles), sorted; [] for none."""
+    graph = onnx.load(os.fspath(path), load_external_data=False).graph
+    return sorted({node.op_type for node in graph.node if node.domain == ML_DOMAIN})
 
 
 def check_runtimes(path: str | os.PathLike, *, max_rows: int | None = None,

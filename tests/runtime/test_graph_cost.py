@@ -107,3 +107,46 @@ def test_count_graph_cost_excludes_int64_shape_tensors():
                    [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 6])], [shape])
     cost = count_graph_cost(model)
     assert (cost.params, cost.macs, cost.initializer_bytes) == (0, 0, 16)
+
+
+def test_count_graph_cost_linear_baseline_is_one_matmul_of_n_by_c():
+    from sklearn_kit import N_FEATURES, fitted, graph
+
+    _, _, _, config, arrays = fitted("linear", 3)
+    cost = count_graph_cost(graph(config, arrays))
+    assert cost.macs == N_FEATURES * 3 == 24
+    assert cost.per_op == {"MatMul": OpCost(nodes=1, macs=24, flops=48)}
+    assert cost.params == N_FEATURES * 3 + 3 and cost.weight_bytes == 4 * cost.params
+    assert cost.unknown_shapes == []
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_count_graph_cost_tree_ensemble_compares_and_its_nodes_are_its_params(n_classes):
+    """0 MACs, no unknown shape; one float32 threshold per branch and weight per leaf."""
+    from sklearn_kit import fitted, graph
+
+    _, _, _, config, arrays = fitted("gbdt", n_classes)
+    cost = count_graph_cost(graph(config, arrays))
+    assert (cost.macs, cost.flops, cost.per_op, cost.unknown_shapes) == (0, 0, {}, [])
+    assert cost.op_counts["TreeEnsembleRegressor"] == 1
+    assert cost.params == config.nodes  # the constant 1 of 1 − p is a Constant node, not a param
+    assert cost.weight_bytes == 4 * config.nodes and cost.initializer_bytes == 0
+    assert "tree ensemble" in cost.params_rule
+
+
+def test_count_graph_cost_tree_ensemble_as_tensor_attributes_known_answer():
+    """One split and two leaves, thresholds and weights as double tensors: 3 params, 24 bytes."""
+    tree = helper.make_node(
+        "TreeEnsembleRegressor", ["x"], ["y"], domain="ai.onnx.ml", n_targets=1,
+        nodes_treeids=[0, 0, 0], nodes_nodeids=[0, 1, 2], nodes_featureids=[1, 0, 0],
+        nodes_modes=["BRANCH_LEQ", "LEAF", "LEAF"], nodes_truenodeids=[1, 0, 0],
+        nodes_falsenodeids=[2, 0, 0],
+        nodes_values_as_tensor=numpy_helper.from_array(np.array([0.5, 0, 0], np.float64)),
+        target_treeids=[0, 0], target_nodeids=[1, 2], target_ids=[0, 0],
+        target_weights_as_tensor=numpy_helper.from_array(np.array([-1.0, 1.0], np.float64)))
+    model = helper.make_model(helper.make_graph(
+        [tree], "g", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, ["batch", 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 1])]),
+        opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("ai.onnx.ml", 3)])
+    cost = count_graph_cost(model)
+    assert (cost.params, cost.weight_bytes, cost.macs, cost.unknown_shapes) == (3, 24, 0, [])

@@ -189,3 +189,29 @@ def test_check_interface_in_memory_refuses_external_data(student):
     _externalise(model, "student.data")
     with pytest.raises(InterfaceError, match="a graph checked in memory must hold its tensors"):
         check_interface(model, name="student.onnx")
+
+
+@pytest.mark.parametrize("kind", ["linear", "gbdt"])
+def test_check_interface_passes_the_sklearn_baselines_from_the_device_entry(tmp_path, kind):
+    """The exported baselines (MatMul, or an ai.onnx.ml TreeEnsembleRegressor) are kdedge
+    graphs: the device side reads them without an error."""
+    from sklearn_kit import fitted, graph
+
+    _, _, _, config, arrays = fitted(kind, 3)
+    path = tmp_path / "hgb_all.onnx"
+    onnx.save(graph(config, arrays), path)
+    info = read_model_info(path)
+    assert info.error is None
+    assert (info.n_features, len(info.class_names)) == (config.n_features, 3)
+
+
+def test_check_interface_refuses_a_tree_graph_without_the_ml_opset_import():
+    from sklearn_kit import fitted, graph
+
+    _, _, _, config, arrays = fitted("gbdt", 3)
+    model = graph(config, arrays)
+    imports = [o for o in model.opset_import if o.domain != "ai.onnx.ml"]
+    del model.opset_import[:]
+    model.opset_import.extend(imports)
+    with pytest.raises(InterfaceError, match="fails the ONNX checker.*ai.onnx.ml"):
+        check_interface(model, name="hgb_all.onnx")

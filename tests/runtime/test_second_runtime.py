@@ -155,3 +155,28 @@ def test_check_runtimes_runs_without_torch(full_run, tmp_path, blocker):
     statuses = {(model, runtime): status for model, runtime, status in result["results"]}
     assert statuses[("student.onnx", "openvino")] == "not installed"  # blocked: said, not raised
     assert statuses[("student.onnx", "onnxruntime-bf16")] == "ran"
+
+
+def test_compare_runtimes_skips_openvino_and_tract_on_tree_graphs(save_model):
+    """They implement no ai.onnx.ml operator: 'not applicable' with the reason, never tried
+    (and never 'not installed': installing them would not help)."""
+    from sklearn_kit import fitted, graph
+
+    X, _, _, config, arrays = fitted("gbdt", 3)
+    path = save_model(graph(config, arrays), "hgb_all.onnx")
+    results = compare_runtimes(path, X[:16])
+    assert [(r.runtime, r.status) for r in results] == [
+        ("openvino", "not applicable"), ("tract", "not applicable"), ("onnxruntime-bf16", "ran")]
+    assert "does not run ai.onnx.ml operators (TreeEnsembleRegressor)" in results[1].note
+    assert results[0].note.startswith("OpenVINO") and "not applicable" in results[0].line()
+    assert results[2].ok and results[2].max_abs_diff == 0  # no matrix product to round
+
+
+@_needs("tract")
+def test_compare_runtimes_runs_the_linear_baseline_under_tract(save_model):
+    from sklearn_kit import fitted, graph
+
+    X, _, _, config, arrays = fitted("linear", 3)
+    [result] = compare_runtimes(save_model(graph(config, arrays), "logreg_all.onnx"), X,
+                                runtimes=["tract"])
+    assert result.ok and result.agreement == 1.0 and result.max_abs_diff < 1e-6
