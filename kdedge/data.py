@@ -8,7 +8,9 @@ fix, before anything is written.
 from __future__ import annotations
 
 import csv
+import difflib
 import os
+import re
 import warnings
 from collections import Counter
 from collections.abc import Callable
@@ -27,6 +29,12 @@ DEFAULT_NAME = "default"
 DEFAULT_DATA_SEED = 42
 MIN_ROWS_PER_CLASS = 2  # per split, on average: a 10-row file cannot be split meaningfully
 SHOWN_NAMES = 10  # names listed in a message before "and N more"
+SHOWN_COLUMNS = 25  # columns a "--target must be one of" list shows at each end of a long list
+HEADER_PROBE_ROWS = 1000  # data rows searched for a header cell that is really a value
+# A number as a CSV cell holds it: decimal point or comma, optional exponent (no nan/inf: those
+# are plausible column names).
+_NUMBER = re.compile(r"[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?")
+_INDEX = re.compile(r"[-+]?\d+")
 # pandas' bookkeeping per column of a parsed table, measured: read_csv of 100,000 columns x 30
 # rows peaked at 390 MB of resident memory for 24 MB of values
 PANDAS_COLUMN_BYTES = 4096
@@ -210,15 +218,41 @@ def _sniff_delimiter(path: Path) -> str:
         return ","
 
 
-def _csv_shape(path: Path, delimiter: str) -> tuple[list[str], int]:
-    """The header and the number of data rows, after checking that every row has as many fields
-    as the header. pandas does not: one field more on every row (an unquoted thousands
-    separator, `8,496`) silently became a hidden index that shifted every column."""
+def headerless_names(count: int) -> list[str]:
+    """The column names of a file read with --no_header: col_0, col_1, …"""
+    return [f"col_{i}" for i in range(count)]
+
+
+def _data_like_header(header: list[str]) -> list[int] | None:
+    """None when the first line reads as column names; else the columns whose cells are text
+    (not numbers): the line is a data row if each of those cells also occurs as a value in its
+    column (an empty list: every cell is a number, the line is data already).
+
+    Three or more column names counting 0, 1, 2, … (or 1, 2, 3, …) are names: pandas writes
+    them for unnamed columns."""
+    numeric = [bool(_NUMBER.fullmatch(cell.strip())) for cell in header]
+    if sum(numeric) * 2 < len(header):
+        return None
+    cells = [cell.strip() for cell in header]
+    counting = ([str(i) for i in range(len(cells))], [str(i) for i in range(1, len(cells) + 1)])
+    if len(cells) >= 3 and cells in counting:
+        return None
+    return [j for j, is_number in enumerate(numeric) if not is_number]
+
+
+def _csv_shape(path: Path, delimiter: str, no_header: bool = False) -> tuple[list[str], int]:
+    """The column names and the number of data rows, after checking that every row has as many
+    fields as the first and that the first line is a header (`_data_like_header`) unless
+    `no_header`. pandas checks neither: one field more on every row (an unquoted thousands
+    separator, `8,496`) silently became a hidden index that shifted every column, and a file
+    without a header lost its first row to the column names."""
     rows, bad, first = 0, 0, None
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle, delimiter=delimiter)
             header = next(reader)
+            suspects = None if no_header else _data_like_header(header)
+            pending = set(suspects or ())
             for row in reader:
                 if not row:
                     continue  # a blank line: pandas skips it too
@@ -226,14 +260,30 @@ def _csv_shape(path: Path, delimiter: str) -> tuple[list[str], int]:
                 if len(row) != len(header):
                     bad += 1
                     first = first or (reader.line_num, len(row))
+                elif pending and rows <= HEADER_PROBE_ROWS:
+                    pending -= {j for j in pending if row[j] == header[j]}
     except (csv.Error, UnicodeDecodeError) as exc:
         raise KdedgeError(f"{path} could not be parsed as CSV ({exc}); check the file") from exc
+    if suspects is not None and not pending:
+        raise _no_header_error(path, header, every_number=not suspects)
+    if no_header:
+        header, rows = headerless_names(len(header)), rows + 1
     if first:
         raise KdedgeError(
             f"{path} line {first[0]} has {first[1]} fields but the header has {len(header)} "
             f"({bad:,} of {rows:,} lines differ); quote fields that contain the delimiter "
             f"{delimiter!r} (an unquoted thousands separator: \"8,496\") or fix those lines")
     return header, rows
+
+
+def _no_header_error(path: Path, header: list[str], *, every_number: bool) -> KdedgeError:
+    why = ("every cell is a number" if every_number else
+           "its cells are numbers, and its text cells occur as values further down")
+    return KdedgeError(
+        f"{path}: this file seems to have no header row: its first line {summarise(header)} "
+        f"looks like data ({why}), and read as column names it would be lost; if the file has "
+        "no header, pass --no_header (the columns are then named col_0, col_1, …, and --target "
+        "takes a column index: -1 for the last column); else give it a header row of names")
 
 
 def _parquet_shape(path: Path) -> tuple[list[str], int]:
@@ -259,17 +309,20 @@ def _check_header(names: list[str], rows: int, path: Path) -> None:
         raise KdedgeError(f"{path} has a header but no data rows; give a file with data rows")
 
 
-def _read_table(path: Path, training_bytes: Callable[[int], int] | None = None):
+def _read_table(path: Path, training_bytes: Callable[[int], int] | None = None,
+                no_header: bool = False):
     """The file as a DataFrame, after checking its header, its rows' field counts (CSV) and its
     shape against the memory budget (`check_shape`), all before pandas parses it."""
     import pandas as pd
 
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
+        if no_header:
+            raise KdedgeError(f"{path}: a Parquet file always names its columns; drop --no_header")
         names, rows = _parquet_shape(path)
     elif suffix in (".csv", ".tsv", ".txt"):
         delimiter = _sniff_delimiter(path)
-        names, rows = _csv_shape(path, delimiter)
+        names, rows = _csv_shape(path, delimiter, no_header)
     else:
         raise KdedgeError(
             f"{path}: unknown file type {suffix!r}; give a .csv, .tsv or .parquet file"
@@ -277,21 +330,23 @@ def _read_table(path: Path, training_bytes: Callable[[int], int] | None = None):
     _check_header(names, rows, path)
     check_shape(rows, len(names) - 1, str(path), training_bytes=training_bytes)
     if suffix not in (".parquet", ".pq"):
-        return _read_csv(path, delimiter)
+        return _read_csv(path, delimiter, names if no_header else None)
     try:
         return pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several types for a broken file
         raise KdedgeError(f"{path} could not be read as Parquet ({exc}); check the file") from exc
 
 
-def _read_csv(path: Path, delimiter: str):
+def _read_csv(path: Path, delimiter: str, names: list[str] | None = None):
+    """The CSV as a DataFrame; `names`: the file has no header row, these are its columns."""
     import pandas as pd
 
+    header = dict(header=None, names=names) if names else {}
     try:
-        frame = pd.read_csv(path, sep=delimiter, encoding="utf-8-sig")
+        frame = pd.read_csv(path, sep=delimiter, encoding="utf-8-sig", **header)
         if delimiter == ";" and _has_decimal_commas(frame):
             # `;` as delimiter usually comes with `,` as decimal separator (European locales).
-            frame = pd.read_csv(path, sep=delimiter, decimal=",", encoding="utf-8-sig")
+            frame = pd.read_csv(path, sep=delimiter, decimal=",", encoding="utf-8-sig", **header)
     except Exception as exc:
         raise KdedgeError(f"{path} could not be parsed as CSV ({exc}); check the file") from exc
     return frame
@@ -309,14 +364,47 @@ def _has_decimal_commas(frame) -> bool:
     return False
 
 
-def _from_frame(frame, *, target: str, path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def column_list(columns: list[str], shown: int = SHOWN_COLUMNS) -> str:
+    """Column names for a message: all of them, or the first and the last `shown` with a count
+    between, so the end of the list (where the label column often is) is always there."""
+    if len(columns) <= 2 * shown + 1:
+        return ", ".join(columns)
+    return (", ".join(columns[:shown]) + f", … ({len(columns) - 2 * shown:,} more) …, "
+            + ", ".join(columns[-shown:]))
+
+
+def resolve_target(target: str, columns: list[str], path: Path, *, no_header: bool = False) -> str:
+    """The name of the label column `--target` means: a column name, or with `no_header` also a
+    column index (`-1`: the last).
+
+    Raises:
+        KdedgeError: no such column; lists close names first, then every column.
+    """
+    if target in columns:
+        return target
+    if no_header and _INDEX.fullmatch(target.strip()):
+        index = int(target)
+        if -len(columns) <= index < len(columns):
+            return columns[index]
+        raise KdedgeError(f"--target {target} is out of range: {path} has {len(columns)} columns; "
+                          f"give an index from 0 to {len(columns) - 1}, or -1 for the last")
+    close = difflib.get_close_matches(target, columns, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    if not no_header and _INDEX.fullmatch(target.strip()):
+        hint += ("(a column index such as -1 works with --no_header, for a file without a "
+                 "header row) ")
+    raise KdedgeError(f"{path} has no column {target!r}; {hint}--target must be one of: "
+                      f"{column_list(columns)}")
+
+
+def _from_frame(frame, *, target: str, path: Path,
+                no_header: bool = False) -> tuple[np.ndarray, np.ndarray, list[str], str]:
+    """(features, labels, feature names, the target column's name) of a parsed table."""
     import pandas as pd
 
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
-    if target not in columns:
-        shown = ", ".join(columns[:20]) + (" …" if len(columns) > 20 else "")
-        raise KdedgeError(f"{path} has no column {target!r}; --target must be one of: {shown}")
+    target = resolve_target(target, columns, path, no_header=no_header)
     labels = frame[target]
     if labels.isna().any():
         raise KdedgeError(
@@ -334,7 +422,8 @@ def _from_frame(frame, *, target: str, path: Path) -> tuple[np.ndarray, np.ndarr
             "encode them as numbers (e.g. one-hot) or remove them from the file "
             "(numbers with a decimal comma are read as such only in `;`-separated files)"
         )
-    return features.to_numpy(dtype=np.float64), labels.to_numpy(), list(features.columns)
+    return (features.to_numpy(dtype=np.float64), labels.to_numpy(), list(features.columns),
+            target)
 
 
 def _check_finite(X: np.ndarray, feature_names: list[str], where: str) -> None:
@@ -394,14 +483,17 @@ def _data_file(data: str, target: str | None) -> Path:
     return path
 
 
-def load_dataset(data: str | None = None, *, target: str | None = None,
+def load_dataset(data: str | None = None, *, target: str | None = None, no_header: bool = False,
                  training_bytes: Callable[[int], int] | None = None) -> Dataset:
     """Load and validate a data set.
 
     Args:
         data: None for the built-in default, a scikit-learn set name (wine, breast_cancer, digits,
             iris), or a path to a CSV/Parquet file.
-        target: the label column; required for files.
+        target: the label column; required for files. With `no_header` also a column index
+            (`-1`: the last column).
+        no_header: the CSV file has no header row: its columns are named col_0, col_1, … A file
+            whose first line looks like data (`_data_like_header`) is refused without it.
         training_bytes: the memory a caller will need to train on n feature columns, added to the
             table's own in `check_shape` (a file is checked before it is parsed).
 
@@ -410,17 +502,21 @@ def load_dataset(data: str | None = None, *, target: str | None = None,
     """
     sha, name = None, dataset_name(data)
     where = f"--data {data}" if data else "built-in data"
-    if target and (data is None or data == DEFAULT_NAME or data in SKLEARN_SETS):
-        raise KdedgeError(f"--target applies to data files only; the built-in set "
-                          f"{data or DEFAULT_NAME!r} has its own target: drop --target")
-    if data is None or data == DEFAULT_NAME or data in SKLEARN_SETS:
+    builtin = data is None or data == DEFAULT_NAME or data in SKLEARN_SETS
+    for flag, given in (("--target", target), ("--no_header", no_header)):
+        if given and builtin:
+            raise KdedgeError(f"{flag} applies to data files only; the built-in set "
+                              f"{data or DEFAULT_NAME!r} has its own columns: drop {flag}")
+    if builtin:
         X, labels, names = make_default() if name == DEFAULT_NAME else _load_sklearn(data)
         source, target_name = ("builtin" if name == DEFAULT_NAME else "sklearn"), "target"
         check_shape(*X.shape, where, training_bytes=training_bytes)
     else:
         path = _data_file(data, target)
-        X, labels, names = _from_frame(_read_table(path, training_bytes), target=target, path=path)
-        source, target_name, sha = "file", target, sha256_file(path)
+        frame = _read_table(path, training_bytes, no_header)
+        X, labels, names, target_name = _from_frame(frame, target=target, path=path,
+                                                    no_header=no_header)
+        source, sha = "file", sha256_file(path)
     _check_finite(X, names, where)
 
     X, names, dropped = _drop_constant(X, names, where)

@@ -238,3 +238,109 @@ def test_check_shape_uses_the_budget_and_formats_sizes(monkeypatch):
     data.check_shape(1_000, 10, "t")  # 10 x 1,000: fine, no warning
     with pytest.raises(KdedgeError, match="10 features need about 1.0 GiB to train"):
         data.check_shape(1_000, 10, "t", training_bytes=lambda n: 1 << 30)
+
+
+# --- files as they come: no header row, numeric column names, long column lists ---------------
+
+def _headerless(path, frame, **kwargs):
+    frame.to_csv(path, index=False, header=False, **kwargs)
+    return str(path)
+
+
+@pytest.fixture
+def numeric_frame(frame):
+    """Every cell a number (the label 0/1): its first data row parses as a header of numbers."""
+    return frame.assign(label=(frame["label"] == "yes").astype(int))
+
+
+@pytest.mark.parametrize("kind", ["numbers", "text labels"])
+def test_load_dataset_file_without_header_refused_with_the_fix(tmp_path, frame, numeric_frame,
+                                                               kind):
+    """pandas took the first data row as the header: 59 rows, names like '0.126'."""
+    data = _headerless(tmp_path / "t.csv", numeric_frame if kind == "numbers" else frame)
+    why = "every cell is a number" if kind == "numbers" else "text cells occur as values"
+    with pytest.raises(KdedgeError, match=rf"seems to have no header row.*{why}.*pass --no_header "
+                                          r"\(the columns are then named col_0, col_1, …, and "
+                                          r"--target takes a column index: -1 for the last"):
+        load_dataset(data, target="label")
+
+
+@pytest.mark.parametrize("target,name", [("-1", "col_3"), ("3", "col_3"), ("col_3", "col_3"),
+                                         ("+3", "col_3"), ("-4", "col_0")])
+def test_load_dataset_no_header_names_columns_and_takes_an_index(tmp_path, numeric_frame, target,
+                                                                 name):
+    frame = numeric_frame
+    data = _headerless(tmp_path / "t.csv", frame)
+    ds = load_dataset(data, target=target, no_header=True)
+    assert ds.target == name and len(ds.y) == 60  # the first row is data, not lost
+    others = [f"col_{i}" for i in range(4) if f"col_{i}" != name]
+    assert ds.feature_names == others
+    np.testing.assert_allclose(ds.X[0], frame.iloc[0, [int(c[4:]) for c in others]].to_numpy(
+        dtype=float))
+
+
+@pytest.mark.parametrize("target,message", [
+    ("4", r"--target 4 is out of range: .* has 4 columns; give an index from 0 to 3, or -1"),
+    ("-5", r"--target -5 is out of range"),
+    ("label", r"no column 'label'; --target must be one of: col_0, col_1, col_2, col_3"),
+])
+def test_load_dataset_no_header_bad_target(tmp_path, frame, target, message):
+    with pytest.raises(KdedgeError, match=message):
+        load_dataset(_headerless(tmp_path / "t.csv", frame), target=target, no_header=True)
+
+
+def test_load_dataset_no_header_semicolons(tmp_path, numeric_frame):
+    data = _headerless(tmp_path / "t.csv", numeric_frame, sep=";")
+    with pytest.raises(KdedgeError, match="no header row"):
+        load_dataset(data, target="label")
+    ds = load_dataset(data, target="-1", no_header=True)
+    np.testing.assert_allclose(ds.X, numeric_frame[["a", "b", "c"]].to_numpy())
+
+
+@pytest.mark.parametrize("header", ["a,b,8,0", "x,0,8,label", "0,1,2,3", "1,2,3,4"])
+def test_load_dataset_numeric_column_names_are_names(tmp_path, numeric_frame, header):
+    """Names that are numbers beside text names, or counting 0,1,2… (pandas' names for unnamed
+    columns), read as a header; `--target 0` and `--target 8` name those columns."""
+    path = tmp_path / "t.csv"
+    numeric_frame.to_csv(path, index=False, header=header.split(","))
+    for target in [n for n in header.split(",") if n in ("0", "8")] or [header.split(",")[-1]]:
+        ds = load_dataset(str(path), target=target)
+        assert ds.target == target and len(ds.y) == 60
+        assert target not in ds.feature_names
+
+
+def test_load_dataset_parquet_numeric_column_names(tmp_path, numeric_frame):
+    path = tmp_path / "t.parquet"
+    numeric_frame.rename(columns={"a": "0", "label": "8"}).to_parquet(path)
+    ds = load_dataset(str(path), target="8")
+    assert ds.target == "8" and ds.feature_names == ["0", "b", "c"]
+    with pytest.raises(KdedgeError, match="a Parquet file always names its columns; drop "
+                                          "--no_header"):
+        load_dataset(str(path), target="8", no_header=True)
+
+
+def test_load_dataset_no_header_with_builtin_set_refused():
+    with pytest.raises(KdedgeError, match="--no_header applies to data files only"):
+        load_dataset("iris", no_header=True)
+
+
+def test_load_dataset_unknown_target_suggests_close_names(tmp_path, frame):
+    data = _write_csv(tmp_path / "t.csv", frame)
+    with pytest.raises(KdedgeError, match=r"no column 'lable'; did you mean 'label'\? --target "
+                                          r"must be one of: a, b, c, label$"):
+        load_dataset(data, target="lable")
+    with pytest.raises(KdedgeError, match=r"no column '-1'; \(a column index such as -1 works "
+                                          r"with --no_header"):
+        load_dataset(data, target="-1")
+
+
+def test_load_dataset_unknown_target_lists_the_end_of_a_long_column_list(tmp_path):
+    """The label is often the last column: a long list keeps its first and last 25 names."""
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame(rng.normal(size=(100, 80)), columns=[f"f{i}" for i in range(80)])
+    wide["outcome"] = np.arange(100) % 2
+    with pytest.raises(KdedgeError) as error:
+        load_dataset(_write_csv(tmp_path / "wide.csv", wide), target="label")
+    listed = str(error.value).split("--target must be one of: ")[1]
+    assert listed.startswith("f0, f1,") and listed.endswith("f78, f79, outcome")
+    assert ", … (31 more) …, " in listed  # 81 columns: 25 + 31 + 25

@@ -1,0 +1,5 @@
+"""`python -m kdedge ...`: the `kdedge` command (kdedge.cli)."""
+
+from kdedge.cli import main
+
+main()
