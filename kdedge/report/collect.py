@@ -50,6 +50,11 @@ class Bench:
         return self.record.settings.quick
 
     @property
+    def overloaded(self) -> bool:
+        """Other work loaded the machine beyond its usable cores during the bench."""
+        return self.record.overloaded
+
+    @property
     def batch_sizes(self) -> list[int]:
         return list(self.record.settings.batch_sizes)
 

@@ -27,9 +27,12 @@ what export recorded) gives no speed finding.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kdedge.contract import (MIN_AGREEMENT_FP32, MODEL_NAMES, STUDENT_ALL_FEATURES, Metrics,
                              PairedComparison)
-from kdedge.report.collect import Bench, Facts, latency, model_label, usable
+from kdedge.report.collect import BENCH_COMMAND, Bench, Facts, latency, model_label, usable
+from kdedge.report.deploy import load_values
 from kdedge.report.microcontroller import c_student_findings
 from kdedge.report.paired import (evidence, graph_names, metric_name, metrics_sentence,
                                   model_name, oriented, predicted_class, verdict_sentence)
@@ -71,17 +74,20 @@ def _simpler_as_good(metrics: Metrics) -> list[PairedComparison]:
     return [c for c in found if c is not None and c.verdict != "b_worse"]
 
 
+def beats_teacher(metrics: Metrics) -> list[PairedComparison]:
+    """The comparisons (teacher → baseline) of every baseline significantly more accurate than
+    the teacher."""
+    found = [oriented(metrics, "teacher", name) for name in metrics.baselines]
+    return [c for c in found if c is not None and c.verdict == "b_better"]
+
+
 def _baseline_findings(facts: Facts, lang: str) -> list[str]:
     """A baseline significantly more accurate than the teacher; a simpler model as good as the
     student."""
     m = facts.metrics
-    out = []
-    for name in m.baselines:
-        beats = oriented(m, "teacher", name)
-        if beats is not None and beats.verdict == "b_better":
-            out.append(finding(lang, "beats_teacher", s=metrics_sentence(lang, m, beats)))
-    return out + [finding(lang, "simpler_as_good", s=metrics_sentence(lang, m, c))
-                  for c in _simpler_as_good(m)]
+    return ([finding(lang, "beats_teacher", s=metrics_sentence(lang, m, c)) for c in beats_teacher(m)]
+            + [finding(lang, "simpler_as_good", s=metrics_sentence(lang, m, c))
+               for c in _simpler_as_good(m)])
 
 
 def _student_findings(facts: Facts, lang: str) -> list[str]:
@@ -175,7 +181,7 @@ def conclusions(facts: Facts, lang: str) -> list[str]:
            + _distill_findings(facts, lang) + _export_findings(facts, lang)
            + c_student_findings(facts, lang))
     for bench in facts.benches:
-        out += _bench_findings(bench, lang)
+        out += _bench_findings(bench, lang, facts.run.path)
     for stage, cmd in facts.missing.items():
         out.append(finding(lang, "missing", cmd=cmd, what=finding(lang, f"stage_{stage}")))
     return out
@@ -224,14 +230,20 @@ def _relative(student: float, teacher: float, lang: str) -> str:
     return finding(lang, "lower", r=fmt_float(teacher / student))
 
 
-def _bench_findings(bench: Bench, lang: str) -> list[str]:
-    """What one bench shows; from an emulated one only that it is emulated."""
+def _bench_findings(bench: Bench, lang: str, run_dir: Path) -> list[str]:
+    """What one bench shows; from an emulated one only that it is emulated; the findings of an
+    overloaded or --quick one follow a caveat saying so."""
     out = []
     if bench.stale:
         out.append(finding(lang, "stale_bench", target=bench.target,
                         models=", ".join(model_label(n) for n in bench.stale)))
     if bench.emulated:  # translator timings: say so, and draw no speed conclusion from them
         return out + [finding(lang, "emulated", target=bench.target)]
+    if bench.overloaded:  # real timings, inflated: the findings stand, with this caveat first
+        out.append(finding(lang, "overloaded", target=bench.target, **load_values(bench, lang)))
+    if bench.quick:
+        out.append(finding(lang, "quick", target=bench.target,
+                           cmd=BENCH_COMMAND.format(run=run_dir)))
     fp32, teacher = _p50(bench, "student"), _p50(bench, "teacher")
     if fp32 is not None and teacher is not None:
         key = "student_vs_teacher_speed" if fp32 < teacher else "student_slower_than_teacher"

@@ -117,14 +117,30 @@ def cost_cell(model: BenchedModel) -> str:
     return "—" if cost is None else f"{fmt_int(cost.macs)} MACs / {fmt_int(cost.flops)} FLOPs"
 
 
+def load_values(bench: Bench, lang: str) -> dict[str, str]:
+    """{start, end, cores, steal} of an overloaded bench, for the sentences that caveat it: the
+    1-minute load average at its start and end ("—" where it could not be read), the usable
+    cores it was compared with, and the largest CPU steal when the hypervisor took any."""
+    readings = (bench.record.load_start, bench.record.load_end)
+    one_minute = [fmt_float(r.load_average[0], 2) if r and r.load_average else "—"
+                  for r in readings]
+    cores = next((r.cores for r in readings if r and r.cores),
+                 bench.machine.cores_usable or bench.machine.cores)
+    steal = max((r.steal_percent for r in readings if r and r.steal_percent), default=0.0)
+    return {"start": one_minute[0], "end": one_minute[1], "cores": fmt_int(cores),
+            "steal": tr(lang, "load_steal", p=fmt_float(steal)) if steal > 0 else ""}
+
+
 def _machines(facts: Facts, lang: str) -> list:
-    """The targets table, the emulation and --quick notes."""
+    """The targets table, the emulation, overload and --quick notes."""
     headers = [tr(lang, h) for h in ("h_target", "h_arch", "h_cpu", "h_cores", "h_ort", "h_emulated")]
     rows = [[b.target, b.machine.arch, b.machine.cpu_model, fmt_int(b.machine.cores),
              b.machine.onnxruntime, tr(lang, "yes" if b.emulated else "no")] for b in facts.benches]
     blocks = [Table(headers, rows, title=tr(lang, "machines"))]
     if any(b.emulated for b in facts.benches):
         blocks.append(Note(tr(lang, "emulated_note")))
+    blocks += [Note(tr(lang, "overloaded_note", target=b.target, **load_values(b, lang)))
+               for b in facts.benches if b.overloaded]
     return blocks + [Note(tr(lang, "quick_note", target=b.target)) for b in facts.benches if b.quick]
 
 

@@ -7,12 +7,15 @@ so plots need no display and no backend switch, and figures are freed when they 
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Callable
 
 import matplotlib
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+
+from kdedge.report.fonts import PlotFonts
 
 DPI = 100  # 10×6 inch figures → 1000×600 px: readable at report width
 MIN_ROWS = 5  # a scatter, histogram, correlation or curve of fewer rows shows nothing
@@ -49,12 +52,19 @@ def png_bytes(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def render_png(make: Callable[[], Figure]) -> bytes:
-    """`make()`'s figure as PNG bytes, with every text drawn literally: names from the user's
-    data reach titles, labels, ticks and legends, and matplotlib would parse a column named
-    `x_$^$` as mathtext (and fail). The setting is read when each text is made and drawn, so it
-    covers both. No plot uses mathtext on purpose."""
-    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+def render_png(make: Callable[[], Figure], fonts: PlotFonts = PlotFonts()) -> bytes:
+    """`make()`'s figure as PNG bytes, with every text drawn literally and in `fonts`.
+
+    Names from the user's data reach titles, labels, ticks and legends, and matplotlib would
+    parse a column named `x_$^$` as mathtext (and fail); no plot uses mathtext on purpose.
+    `fonts.families` is a fallback chain (DejaVu Sans, then a CJK font for `温度`). Both
+    settings are read when each text is made and drawn, so the context covers both, and nothing
+    outlives it. Characters no installed font has were reported once already
+    (`fonts.choose_plot_fonts`): matplotlib's warning per glyph and plot is silenced for them."""
+    settings = {"text.parse_math": False, "text.usetex": False, "font.family": list(fonts.families)}
+    with matplotlib.rc_context(settings), warnings.catch_warnings():
+        if fonts.lacking:
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
         return png_bytes(make())
 
 

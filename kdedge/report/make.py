@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kdedge import contract, rundir
 from kdedge.log import get_logger
@@ -19,6 +20,9 @@ from kdedge.params import OneOf, check_params
 from kdedge.report.deploy import BENCH_PLOTS
 from kdedge.report.render import image_path, render_html, render_markdown
 from kdedge.report.text import LANGS, skip_reason, tr
+
+if TYPE_CHECKING:  # matplotlib is imported when a report is made, not with kdedge.report
+    from kdedge.report.fonts import PlotFonts
 
 PARAMETERS = {"lang": OneOf(LANGS)}
 _log = get_logger("report")
@@ -30,12 +34,21 @@ DISTILL_PLOTS = ("correlation_matrix", "decision_boundary_teacher", "decision_bo
 ALL_PLOTS = DISTILL_PLOTS + BENCH_PLOTS
 
 
-def draw_plots(facts) -> tuple[dict[str, bytes], dict]:
+def plotted_names(facts) -> list[str]:
+    """The names from the user's data the plots show: features, classes, bench targets."""
+    return facts.run.feature_names + facts.run.class_names + [b.target for b in facts.benches]
+
+
+def draw_plots(facts, fonts: PlotFonts | None = None) -> tuple[dict[str, bytes], dict]:
     """Every plot the run's data allows, as {name: PNG bytes}, and the skipped ones as
     {name: PlotSkipped}: the 13 distill plots (fewer on a tiny split, and no decision boundaries
-    before `kdedge export`), the two bench plots when at least one bench JSON was read."""
+    before `kdedge export`), the two bench plots when at least one bench JSON was read. `fonts`
+    (a `fonts.PlotFonts`) defaults to those `fonts.choose_plot_fonts` picks for the run's names."""
     from kdedge.report import plots_cost, plots_data, plots_models
     from kdedge.report.figure import PlotSkipped, render_png
+    from kdedge.report.fonts import choose_plot_fonts
+
+    fonts = fonts or choose_plot_fonts(plotted_names(facts))
 
     preds = plots_models.predictions(facts)
     makers = {
@@ -59,7 +72,7 @@ def draw_plots(facts) -> tuple[dict[str, bytes], dict]:
     images, skipped = {}, {}
     for name, make in makers.items():
         try:
-            images[name] = render_png(make)
+            images[name] = render_png(make, fonts)
         except PlotSkipped as reason:
             skipped[name] = reason
     return images, skipped
@@ -106,6 +119,7 @@ def make_report(run_dir: str | Path, *, lang: str = "zh", bench_files=()) -> Pat
     """
     check_params(PARAMETERS, locals())
     from kdedge.report.collect import collect
+    from kdedge.report.fonts import choose_plot_fonts
     from kdedge.report.sections import build_document
 
     started = time.perf_counter()
@@ -113,8 +127,10 @@ def make_report(run_dir: str | Path, *, lang: str = "zh", bench_files=()) -> Pat
     with rundir.stage_lock(run_dir, stage="report"):
         facts = collect(run_dir, bench_files=bench_files)
         _log.info("drawing the plots of %s", run_dir)
-        images, skipped = draw_plots(facts)
-        blocks = build_document(facts, lang=lang, plots=set(images), skipped=skipped)
+        fonts = choose_plot_fonts(plotted_names(facts))
+        images, skipped = draw_plots(facts, fonts)
+        blocks = build_document(facts, lang=lang, plots=set(images), skipped=skipped,
+                                lacking_glyphs=fonts.lacking)
         written = _write_report(run_dir, blocks, images, lang)
         removed = _remove_stale_plots(run_dir, set(images))
         seconds = round(time.perf_counter() - started, 2)

@@ -11,7 +11,9 @@ from matplotlib.ticker import LogFormatter
 
 from kdedge.contract import MODEL_NAMES
 from kdedge.report.collect import Bench, Facts, latency, model_label, reference_bench, usable
+from kdedge.report.deploy import load_values
 from kdedge.report.figure import new_figure
+from kdedge.report.labels import label_points
 
 MARKERS = {"teacher": "s", "student": "o", "student_no_kd": "^"}
 
@@ -40,7 +42,11 @@ def _latency_panel(ax, bench: Bench) -> None:
     _plain_log_axis(ax.xaxis)
     ax.set_xlabel("Latency at batch 1, µs (log scale; whiskers: min–max)")
     mark = " — EMULATED: not a performance figure" if bench.emulated else ""
-    ax.set_title(f"{bench.target}{mark}", fontsize=10, color="tab:red" if bench.emulated else "black")
+    if bench.overloaded:
+        load = load_values(bench, "en")  # plots are in English; the numbers only
+        mark += f" — OVERLOADED (1-min load {load['start']} → {load['end']} on {load['cores']} cores)"
+    ax.set_title(f"{bench.target}{mark}", fontsize=10,
+                 color="tab:red" if bench.emulated or bench.overloaded else "black")
     ax.grid(axis="x", alpha=0.3, which="both")
     if names:
         ax.legend(fontsize=7, loc="lower right")
@@ -86,30 +92,31 @@ def cost_points(facts: Facts) -> list[CostPoint]:
     return points
 
 
+def _cost_panel(ax, points: list[CostPoint], key: str, label: str) -> None:
+    """One panel: accuracy against one cost (log x), each spot labelled once (`labels.py`)."""
+    shown = [(i, p) for i, p in enumerate(points) if getattr(p, key) is not None]
+    for i, point in shown:
+        style = (dict(facecolors="none", edgecolors="tab:red") if point.rejected
+                 else dict(color=f"C{i % 10}"))
+        ax.scatter(getattr(point, key), point.accuracy, s=60, marker=MARKERS.get(point.name, "D"),
+                   **style)
+    ax.set_xscale("log")
+    _plain_log_axis(ax.xaxis)
+    label_points(ax, [getattr(p, key) for _, p in shown], [p.accuracy for _, p in shown],
+                 [model_label(p.name) + (" (rejected)" if p.rejected else "") for _, p in shown])
+    ax.set_xlabel(label, fontsize=9)
+    ax.set_ylabel("Test accuracy")
+    ax.grid(alpha=0.3, which="both")
+
+
 def accuracy_vs_cost(facts: Facts):
     points = cost_points(facts)
     bench = reference_bench(facts)
     fig = new_figure(15, 5)
-    axes = fig.subplots(1, 3)
-    latency_label = f"Batch-1 p50 latency, µs ({bench.target}{', emulated' if bench.emulated else ''})"
-    for ax, key, label in zip(axes, ("params", "macs", "latency"),
+    marks = (", emulated" if bench.emulated else "") + (", overloaded" if bench.overloaded else "")
+    latency_label = f"Batch-1 p50 latency, µs ({bench.target}{marks})"
+    for ax, key, label in zip(fig.subplots(1, 3), ("params", "macs", "latency"),
                               ("Parameters", "MACs per sample", latency_label)):
-        placed: dict[tuple, list[str]] = {}  # models at the same spot share one label
-        for i, point in enumerate(points):
-            x = getattr(point, key)
-            if x is None:
-                continue
-            style = (dict(facecolors="none", edgecolors="tab:red") if point.rejected
-                     else dict(color=f"C{i % 10}"))
-            ax.scatter(x, point.accuracy, s=60, marker=MARKERS.get(point.name, "D"), **style)
-            suffix = " (rejected)" if point.rejected else ""
-            placed.setdefault((x, point.accuracy), []).append(model_label(point.name) + suffix)
-        for (x, y), labels in placed.items():
-            ax.annotate(", ".join(labels), (x, y), textcoords="offset points", xytext=(6, 4), fontsize=7)
-        ax.set_xscale("log")
-        _plain_log_axis(ax.xaxis)
-        ax.set_xlabel(label, fontsize=9)
-        ax.set_ylabel("Test accuracy")
-        ax.grid(alpha=0.3, which="both")
+        _cost_panel(ax, points, key, label)
     fig.suptitle("Accuracy against cost (teacher, students and quantized variants)")
     return fig

@@ -15,6 +15,8 @@ from kdedge.report.figure import PlotSkipped, class_colors, feature_ticks, new_f
 
 TSNE_ROWS = 1000  # t-SNE is O(n log n) per iteration; a bounded sample keeps the report fast
 MAX_DISTRIBUTIONS = 9
+# the histograms are of the raw column as read (not standardised), in the data's own units
+RAW_VALUE_LABEL = "value (raw units, as in the data)"
 
 
 def _all_rows(facts) -> tuple[np.ndarray, np.ndarray]:
@@ -130,6 +132,7 @@ def feature_distributions(facts):
                 ax.hist(column[y == c], bins=bins, density=True, histtype="step", linewidth=1.4,
                         color=colors[c], label=f"class {label}")
         ax.set_title(name, fontsize=10)
+        ax.set_xlabel(RAW_VALUE_LABEL, fontsize=8)
         ax.set_ylabel("Density")
     for ax in axes[len(features):]:
         ax.set_visible(False)

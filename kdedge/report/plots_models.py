@@ -23,6 +23,7 @@ from kdedge.report.figure import PlotSkipped, class_colors, new_figure, require_
 
 GRID = 200  # decision-boundary grid points per axis
 PER_CLASS_CURVES = 5  # up to this many classes, one PR curve per class; beyond, micro-average
+DARK_CELL = 0.6  # |value| above this share of the heatmap's range: RdBu_r is dark there
 
 
 @dataclass
@@ -158,10 +159,12 @@ def factor_feature_heatmap(facts):
     ax.set_xticks(range(len(features)), features, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(gates)), [f"factor {i} (gate {g:.2f})" for i, g in enumerate(gates)],
                   fontsize=8)
-    if effective.size <= 200:
+    if effective.size <= 200:  # white on the dark ends of the colour scale, black near 0
         for i in range(effective.shape[0]):
             for j in range(effective.shape[1]):
-                ax.text(j, i, f"{effective[i, j]:.2f}", ha="center", va="center", fontsize=7)
+                dark = abs(effective[i, j]) > DARK_CELL * limit
+                ax.text(j, i, f"{effective[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                        color="white" if dark else "black")
     ax.set_title("Student factor-feature weights (factor weight × gate)")
     return fig
 

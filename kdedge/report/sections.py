@@ -9,12 +9,17 @@ number is typed into a sentence here, every one goes through the formatters in `
 
 from __future__ import annotations
 
+import re
+
+from kdedge import ranking
 from kdedge.contract import StudentConfig, TeacherConfig
 from kdedge.report import deploy
 from kdedge.report.balance import verdicts_section
 from kdedge.report.collect import Facts, reference_bench
 from kdedge.report.conclusions import conclusions
+from kdedge.report.fonts import INSTALL_PACKAGE
 from kdedge.report.microcontroller import c_student_part
+from kdedge.report.overall import overall_verdict
 from kdedge.report.render import Bullets, Heading, Image, Note, Para, Table
 from kdedge.report.text import (caption, fmt_change, fmt_float, fmt_int, fmt_metric, fmt_pct,
                                 fmt_ratio, fmt_signed, skip_reason, tr)
@@ -39,14 +44,20 @@ SECTION_PLOTS = {
 }
 
 
-def build_document(facts: Facts, *, lang: str, plots: set[str], skipped: dict | None = None) -> list:
+def build_document(facts: Facts, *, lang: str, plots: set[str], skipped: dict | None = None,
+                   lacking_glyphs: str = "") -> list:
     """Every block of the report in `lang`; `plots` names the plot files that were drawn, `skipped`
-    maps a plot that was not drawn to its `PlotSkipped` (its section then says why)."""
+    maps a plot that was not drawn to its `PlotSkipped` (its section then says why),
+    `lacking_glyphs` the characters of the plotted names no installed font has (`fonts.py`: the
+    page then says how to install a CJK font)."""
     blocks = [Heading(tr(lang, "title"), 1)]
     blocks += _header(facts, lang)
     if facts.missing_models:  # a deleted recorded model: loud, before any section
         blocks.append(Note(tr(lang, "missing_models_note", files=", ".join(facts.missing_models),
                               run=facts.run.path)))
+    if lacking_glyphs:
+        blocks.append(Note(tr(lang, "fonts_missing", chars=" ".join(lacking_glyphs[:20]),
+                              package=INSTALL_PACKAGE)))
     numbered = [("s_features", _features), ("s_performance", _performance),
                 ("s_structure", _structure), ("s_dataviews", _dataviews),
                 ("s_compression", _compression), ("s_export", _export),
@@ -56,7 +67,7 @@ def build_document(facts: Facts, *, lang: str, plots: set[str], skipped: dict | 
         blocks += build(facts, lang, plots)
         blocks += skipped_notes(lang, skipped or {}, SECTION_PLOTS.get(key, ()))
     blocks.append(Heading(f"{len(numbered) + 1}. {tr(lang, 's_conclusions')}"))
-    blocks.append(Bullets(conclusions(facts, lang)))
+    blocks += [Para(overall_verdict(facts, lang)), Bullets(conclusions(facts, lang))]
     return blocks
 
 
@@ -115,8 +126,30 @@ def _features(facts: Facts, lang: str, plots: set[str]) -> list:
             Para(", ".join(f"`{name}`" for name in facts.run.selected_features)),
             Table([tr(lang, h) for h in ("h_rank", "h_feature", "h_importance", "h_std", "h_selected")],
                   rows),
-            Para(tr(lang, "importance_method", method=facts.metrics.importance_method)),
-            ] + images(lang, plots, SECTION_PLOTS["s_features"])
+            Para(tr(lang, "importance_method", method=importance_method(lang, facts.metrics))),
+            ] + _dropped(facts, lang) + images(lang, plots, SECTION_PLOTS["s_features"])
+
+
+# ranking.METHOD with its one placeholder captured: the method distill records, recognised
+_PERMUTATION = re.compile(re.escape(ranking.METHOD).replace(re.escape("{n_repeats}"), r"(\d+)"))
+
+
+def importance_method(lang: str, metrics) -> str:
+    """How importance was computed, in `lang`: distill's description of its permutation ranking
+    (`kdedge.ranking.METHOD`) translated; any other description quoted as recorded."""
+    found = _PERMUTATION.fullmatch(metrics.importance_method)
+    if found is None:
+        return f"`{metrics.importance_method}`"
+    return tr(lang, "importance_permutation", repeats=found.group(1))
+
+
+def _dropped(facts: Facts, lang: str) -> list:
+    """A note naming the constant columns distill dropped when it read the data, if any."""
+    dropped = facts.metrics.data.dropped_constant
+    if not dropped:
+        return []
+    return [Note(tr(lang, "dropped_constant", n=len(dropped), features=facts.n,
+                    names=", ".join(f"`{name}`" for name in dropped)))]
 
 
 def _performance_rows(facts: Facts, lang: str) -> list[tuple[str, object]]:

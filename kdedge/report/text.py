@@ -31,6 +31,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "kd_settings": ("KD settings", "蒸馏设置"),
     "kd_value": ("temperature T = {t}, alpha (hard-label weight) = {a}",
                  "温度 T = {t}，alpha（硬标签权重）= {a}"),
+    "list_sep": ("; ", "；"),  # between the items of a list in a sentence
+    "fonts_missing": ("The plots show names with characters no installed font has ({chars}): "
+                      "they appear there as boxes. For Chinese, Japanese or Korean names install "
+                      "a CJK font (Debian/Ubuntu: `apt-get install {package}`; elsewhere Noto "
+                      "Sans CJK or WenQuanYi Zen Hei), then make the report again.",
+                      "图中的名称含有任何已安装字体都没有的字符（{chars}），在图中显示为方框。中文、日文或"
+                      "韩文名称需要安装 CJK 字体（Debian/Ubuntu：`apt-get install {package}`；其他系统："
+                      "Noto Sans CJK 或文泉驿正黑），然后重新生成报告。"),
     # sections
     "s_features": ("Feature selection", "特征选择"),
     "s_performance": ("Model performance", "模型性能"),
@@ -44,6 +52,18 @@ TEXT: dict[str, tuple[str, str]] = {
     # feature selection
     "selected": ("Selected features: {k} / {n} ({pct})", "选择的特征：{k} / {n}（{pct}）"),
     "importance_method": ("Importance: {method}", "重要性计算方法：{method}"),
+    "importance_permutation": ("permutation importance of the teacher on the validation split "
+                               "(sklearn.inspection.permutation_importance), score = negative "
+                               "multi-class Brier score, {repeats} repeats; the mean increase in "
+                               "Brier score, clipped at 0 and divided by the largest",
+                               "教师模型在验证集上的置换重要性（sklearn.inspection.permutation_importance），"
+                               "评分 = 负的多类别 Brier 分数，重复 {repeats} 次；取 Brier 分数的平均增量，"
+                               "截断于 0 后除以最大值"),
+    "dropped_constant": ("{n} constant column(s) were dropped when the data was read (the same "
+                         "value in every row: nothing to learn from), so they are not among the "
+                         "{features} features ranked: {names}.",
+                         "读取数据时删除了 {n} 个常数列（每行取值相同，没有可学习的信息），因此不在参与"
+                         "排名的 {features} 个特征之中：{names}。"),
     "h_rank": ("Rank", "排名"), "h_feature": ("Feature", "特征"),
     "h_importance": ("Importance", "重要性"), "h_std": ("Std", "标准差"),
     "h_selected": ("Selected", "是否选择"), "yes": ("yes", "是"), "no": ("no", "否"),
@@ -181,7 +201,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "latency_at": ("Latency at batch {batch}: p50 / p99 µs (ratio of p50 to the floor)",
                    "批大小 {batch} 的延迟：p50 / p99 µs（p50 与空调用下限之比）"),
     "floor_row": ("floor (empty call)", "下限（空调用）"),
-    "throughput_at": ("Throughput at batch {batch}, rows/s", "批大小 {batch} 的吞吐量，行/秒"),
+    "throughput_at": ("Throughput at batch {batch}, rows/s (batch / p50 latency)",
+                      "批大小 {batch} 的吞吐量，行/秒（批大小 / p50 延迟）"),
     "cold_start": ("Cold start: session creation / first inference, ms",
                    "冷启动：会话创建 / 首次推理，毫秒"),
     "peak_memory": ("Peak memory (measured peak RSS of a fresh process), MB",
@@ -198,6 +219,15 @@ TEXT: dict[str, tuple[str, str]] = {
                             "re-export with `kdedge export {run} --force`.",
                             "警告：`kdedge export` 在 run.json 中记录的 {files} 已不存在；相关行描述的"
                             "是已删除的文件。请恢复它们，或用 `kdedge export {run} --force` 重新导出。"),
+    "overloaded_note": ("{target} was overloaded while it was benched: 1-minute load average "
+                        "{start} at the start and {end} at the end, on {cores} usable cores{steal}. "
+                        "Other work on the machine inflated its timings below: compare them with "
+                        "care, and bench again on an idle machine before quoting them.",
+                        "{target} 在基准测试期间负载过高：1 分钟负载均值开始时为 {start}，结束时为 {end}，"
+                        "可用核数 {cores}{steal}。机器上的其他任务抬高了下面的计时：请谨慎比较，引用前请"
+                        "在空闲的机器上重新运行基准测试。"),
+    "load_steal": ("; the hypervisor stole up to {p}% of the CPU time",
+                   "；虚拟机管理程序占用了最多 {p}% 的 CPU 时间"),
     "quick_note": ("{target} was measured with --quick: repetitions too few for reliable numbers.",
                    "{target} 使用 --quick 测量：重复次数太少，数据不可靠。"),
     # class balance, baselines and paired verdicts
@@ -332,7 +362,8 @@ TEXT: dict[str, tuple[str, str]] = {
                                 "（{t} 对 {m}；{evidence}）。由它蒸馏出的学生模型也不可能有用：请先检查"
                                 "标签和特征。"),
     "finding.no_paired": ("no paired comparison recorded", "未记录配对比较"),
-    "finding.warning": ("Distill warned: {w}", "蒸馏阶段警告：{w}"),
+    # distill's warnings and export's reasons are quoted as they were logged (English)
+    "finding.warning": ("Distill warned: {w}", "蒸馏阶段的警告（英文原文）：“{w}”"),
     "finding.beats_teacher": ("A baseline is significantly more accurate than the teacher, so this "
                               "teacher is not the model to distil: {s}",
                               "有基线模型显著优于教师模型，因此不宜以此教师模型蒸馏：{s}"),
@@ -373,7 +404,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "finding.parity_failed": ("ONNX parity FAILED for {m}: the exported graph does not reproduce "
                               "PyTorch.",
                               "{m} 的 ONNX 一致性校验未通过：导出的计算图与 PyTorch 结果不一致。"),
-    "finding.variant_rejected": ("{m} was rejected: {r}.", "{m} 被拒绝：{r}。"),
+    "finding.variant_rejected": ("{m} was rejected: {r}.", "{m} 被拒绝，原因（英文原文）：“{r}”。"),
     "finding.variant_accepted": ("{m} was accepted (agreement with the fp32 student at least "
                                  "{agree}, no detectable paired accuracy loss, accuracy at most "
                                  "{limit} below it): accuracy {a}, agreement with the fp32 "
@@ -442,8 +473,64 @@ TEXT: dict[str, tuple[str, str]] = {
                                 "{d}, or its labels differ: do not deploy it.",
                                 "在 {n} 行测试数据上，其输出与 onnxruntime 最多相差 {d}，或标签不一致："
                                 "请勿部署。"),
+    "finding.overloaded": ("{target} was overloaded during the bench (1-minute load average "
+                           "{start} at the start and {end} at the end, on {cores} usable "
+                           "cores{steal}): its timings are inflated by other work, and the speed "
+                           "findings for it below may not hold on an idle machine.",
+                           "{target} 在基准测试期间负载过高（1 分钟负载均值开始时为 {start}，结束时为 "
+                           "{end}，可用核数 {cores}{steal}）：其计时被其他任务抬高，下面关于它的速度结论"
+                           "在空闲机器上未必成立。"),
+    "finding.quick": ("{target} was benched with --quick, a smoke measurement: the speed findings "
+                      "for it below are indicative only; bench again without --quick (`{cmd}`) "
+                      "before quoting them.",
+                      "{target} 使用 --quick 测量，只是冒烟测试：下面关于它的速度结论仅供参考；引用前"
+                      "请不加 --quick 重新运行基准测试（`{cmd}`）。"),
     "finding.emulated": ("Timings on {target} are emulated (qemu): they are not performance figures.",
                          "{target} 上的计时为模拟运行（qemu）：不是性能数据。"),
+    # the overall verdict above the conclusions (`overall.py`): {kept} one finding.overall_<kept>
+    # clause, {cost} finding.overall_cost*, {flags} finding.overall_flags or nothing
+    "finding.overall": ("Overall verdict: {kept}, with {cost}{flags}.",
+                        "总体评价：{kept}，{cost}{flags}。"),
+    "finding.overall_useless": ("Overall verdict: the teacher learned nothing useful (it is no "
+                                "better than always predicting the majority class), so no student "
+                                "distilled from it is of use either{flags}.",
+                                "总体评价：教师模型没有学到有用的信息（并不优于总是预测多数类），因此由它"
+                                "蒸馏出的学生模型也不可用{flags}。"),
+    "finding.overall_keeps": ("the student keeps the teacher (no detectable paired accuracy loss, "
+                              "{d}; agreement {a})",
+                              "学生模型保持了教师模型的水平（配对检验未发现准确率损失，{d}；一致率 {a}）"),
+    "finding.overall_exceeds": ("the student is more accurate than the teacher ({d}, paired "
+                                "interval {ci}; agreement {a})",
+                                "学生模型比教师模型更准确（{d}，配对区间 {ci}；一致率 {a}）"),
+    "finding.overall_low_agreement": ("the student matches the teacher's accuracy (no detectable "
+                                      "paired difference, {d}) but agrees with it on only {a} of "
+                                      "the test rows, below {limit}",
+                                      "学生模型的准确率与教师模型相当（配对检验无可检测差异，{d}），但"
+                                      "与教师模型的一致率仅为 {a}，低于 {limit}"),
+    "finding.overall_loses": ("the student does NOT keep the teacher: it loses {loss} of "
+                              "accuracy (paired interval {ci} excludes 0; agreement {a})",
+                              "学生模型没有保持教师模型的水平：准确率损失 {loss}（配对区间 {ci} 不含 0；"
+                              "一致率 {a}）"),
+    "finding.overall_unpaired": ("no paired comparison of the student with the teacher was "
+                                 "recorded (agreement {a})",
+                                 "未记录学生模型与教师模型的配对比较（一致率 {a}）"),
+    "finding.overall_cost": ("{pr} fewer parameters and {mr} fewer MACs, reading {k} of {n} "
+                             "features",
+                             "参数量减少 {pr}、MACs 减少 {mr}，使用 {n} 个特征中的 {k} 个"),
+    "finding.overall_cost_params": ("{pr} fewer parameters, reading {k} of {n} features",
+                                    "参数量减少 {pr}，使用 {n} 个特征中的 {k} 个"),
+    "finding.overall_flags": ("; but {items}", "；但{items}"),
+    "finding.overall_flag_baseline": ("{m} is more accurate than the teacher",
+                                      "{m}比教师模型更准确"),
+    "finding.overall_flag_recall": ("the student loses recall of the positive class {c} ({d}, "
+                                    "paired)",
+                                    "学生模型损失了正类 {c} 的召回率（{d}，配对检验）"),
+    "finding.overall_flag_single_class": ("the student predicts a single class",
+                                          "学生模型只预测一个类别"),
+    "finding.overall_flag_parity": ("the ONNX graph of {models} does not reproduce PyTorch",
+                                    "{models} 的 ONNX 计算图与 PyTorch 结果不一致"),
+    "finding.overall_flag_rejected": ("export rejected {models} (do not deploy)",
+                                      "导出时拒绝了 {models}（请勿部署）"),
     "finding.missing": ("Not yet measured: run `{cmd}` for the {what} section.",
                         "尚未测量：运行 `{cmd}` 以生成“{what}”部分。"),
     "finding.stage_export": ("ONNX export", "ONNX 导出"),

@@ -210,3 +210,67 @@ def random_run(tmp_path_factory) -> Path:
     (base / "random.csv").write_text("\n".join(rows) + "\n")
     return distill(data=str(base / "random.csv"), target="label", max_epochs=5,
                    out=str(base / "run"))
+
+
+# A CSV whose features and classes are named in Chinese, with one constant column: the names
+# reach every plot, and distill drops the column when it reads the data.
+CJK_FEATURES = ("温度", "湿度", "压力", "转速")
+CJK_CONSTANT = "常数列"
+CJK_CLASSES = ("正常", "故障")
+
+
+@pytest.fixture(scope="session")
+def cjk_run(tmp_path_factory) -> Path:
+    """A run (distill only, 3 epochs; a few seconds) on 80 rows of a CSV with Chinese feature,
+    class and target names and the constant column `常数列`."""
+    import warnings
+
+    from kdedge.distill import distill
+
+    base = tmp_path_factory.mktemp("cjk")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, len(CJK_FEATURES)))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    header = ",".join(CJK_FEATURES + (CJK_CONSTANT, "状态"))
+    rows = [header] + [",".join(f"{v:.4f}" for v in x) + f",7,{CJK_CLASSES[label]}"
+                       for x, label in zip(X, y)]
+    (base / "cjk.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with warnings.catch_warnings():  # distill warns that it drops the constant column
+        warnings.simplefilter("ignore", UserWarning)
+        return distill(data=str(base / "cjk.csv"), target="状态", features=2, max_epochs=3,
+                       out=str(base / "run"))
+
+
+def _load(one_minute: float, cores: int = 2):
+    from kdedge.contract import LoadReading
+
+    return LoadReading(load_average=[one_minute, one_minute - 0.5, one_minute - 1.0],
+                       steal_percent=4.0, cores=cores)
+
+
+@pytest.fixture()
+def edited_bench(full_run):
+    """`edited_bench(dst, overloaded=..., quick=...)`: the real bench JSON of `full_run`,
+    written through its record to `dst` as measured on an overloaded machine (load averages
+    6.20 at the start and 5.10 at the end, on 2 usable cores, 4% CPU steal) and/or with or
+    without --quick; the target is `dst`'s stem."""
+    def edit(dst: Path, *, overloaded: bool = False, quick: bool = True) -> Path:
+        record = read_record(BenchReport, full_run / X86_BENCH)
+        record.target = dst.stem
+        record.settings.quick = quick
+        record.overloaded = overloaded
+        if overloaded:
+            record.load_start, record.load_end = _load(6.2), _load(5.1)
+        write_record(dst, record)
+        return dst
+    return edit
+
+
+@pytest.fixture(scope="session")
+def cjk_report(cjk_run, tmp_path_factory) -> Path:
+    """A copy of `cjk_run` with its default (zh) report made."""
+    from kdedge.report import make_report
+
+    run = copy_run(cjk_run, tmp_path_factory.mktemp("report") / "cjk")
+    make_report(run)
+    return run

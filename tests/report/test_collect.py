@@ -8,7 +8,8 @@ import shutil
 import numpy as np
 import pytest
 
-from kdedge.contract import BenchReport, ContractError, read_record, write_record
+from kdedge.contract import (EXPORTED_BASELINES, BenchReport, ContractError, read_record,
+                             write_record)
 from kdedge.report.collect import collect, reference_bench
 from kdedge.rundir import KdedgeError, read_json, update_manifest, write_json_atomic
 
@@ -27,7 +28,7 @@ def test_collect_reads_real_export_and_benches(full_run, arm_bench, x86_bench):
     x86, arm = facts.benches
     assert not x86.emulated and arm.emulated
     assert set(x86.models) == {"teacher", "student", "student.int8", "student.int8-static",
-                               "student.fp16"}
+                               "student.fp16", *EXPORTED_BASELINES}
     assert x86.batch_sizes == [1, 32] and x86.quick
     assert x86.stale == [] and arm.stale == []  # both measured the files export recorded
     assert arm.models["student"].latency["1"].p50_us == pytest.approx(

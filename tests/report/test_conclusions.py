@@ -364,16 +364,52 @@ def test_conclusions_no_speed_finding_from_stale_model(full_facts, stale, absent
 
 
 def test_conclusions_random_labels_first_says_teacher_learned_nothing(random_run):
-    """A real distill on random labels: the report's first conclusion is the useless teacher."""
+    """A real distill on random labels: the overall verdict and the first conclusion under it say
+    the teacher is useless."""
     from kdedge.report.collect import collect
     from kdedge.report.render import render_markdown
     from kdedge.report.sections import build_document
 
     facts = collect(random_run)
     assert not facts.metrics.teacher_useful and facts.metrics.warnings
-    for lang, first in (("en", "- The teacher learned nothing useful: it is not significantly "
-                               "more accurate than always predicting the majority class"),
-                        ("zh", "- 教师模型没有学到有用的信息：它并不比总是预测多数类")):
-        markdown = render_markdown(build_document(facts, lang=lang, plots=set()))
-        assert markdown.split("\n## 9. ")[1].split("\n")[2].startswith(first)
+    for lang, verdict, first in (
+            ("en", "Overall verdict: the teacher learned nothing useful",
+             "- The teacher learned nothing useful: it is not significantly more accurate than "
+             "always predicting the majority class"),
+            ("zh", "总体评价：教师模型没有学到有用的信息", "- 教师模型没有学到有用的信息：它并不比总是预测多数类")):
+        lines = render_markdown(build_document(facts, lang=lang, plots=set())).split("\n## 9. ")[1]
+        assert lines.split("\n")[2].startswith(verdict) and lines.split("\n")[4].startswith(first)
     assert f"Distill warned: {facts.metrics.warnings[0]}" in _text(facts)
+
+
+@pytest.mark.parametrize("overloaded, quick", [(True, False), (False, True), (False, False)])
+def test_conclusions_overloaded_or_quick_bench_caveated_before_its_findings(
+        full_facts, edited_bench, tmp_path, overloaded, quick):
+    from kdedge.report.collect import read_bench
+
+    full_facts.benches = [read_bench(edited_bench(tmp_path / "pi5.json", overloaded=overloaded,
+                                                  quick=quick))]
+    sentences = conclusions(full_facts, "en")
+    on_pi5 = [i for i, s in enumerate(sentences) if s.startswith("On pi5,")]
+    caveats = {"overloaded": "pi5 was overloaded during the bench (1-minute load average 6.20 at "
+                             "the start and 5.10 at the end, on 2 usable cores; the hypervisor "
+                             "stole up to 4.0% of the CPU time): its timings are inflated",
+               "quick": ("pi5 was benched with --quick, a smoke measurement: the speed findings for "
+                         f"it below are indicative only; bench again without --quick (`kdedge "
+                         f"bench {full_facts.run.path}`)")}
+    for name, wanted in (("overloaded", overloaded), ("quick", quick)):
+        found = [i for i, s in enumerate(sentences) if s.startswith(caveats[name])]
+        assert len(found) == wanted, name
+        assert all(i < min(on_pi5) for i in found)  # the caveat comes before the speed findings
+    zh = _text(full_facts, "zh")
+    assert ("pi5 在基准测试期间负载过高" in zh) == overloaded
+    assert ("pi5 使用 --quick 测量，只是冒烟测试" in zh) == quick
+
+
+def test_conclusions_emulated_bench_gets_no_speed_caveat(full_facts):
+    """An emulated bench gives no speed finding, so it needs no overload or --quick caveat."""
+    arm = full_facts.benches[1]
+    assert arm.emulated and arm.quick
+    arm.record.overloaded = True
+    text = _text(full_facts)
+    assert "arm64-emulated was overloaded" not in text and "arm64-emulated was benched" not in text

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import pytest
 
+from kdedge.contract import EXPORTED_BASELINES
+from kdedge.report.collect import read_bench
 from kdedge.report.deploy import bench_section, export_section
 from kdedge.report.render import Note, Table, render_markdown
 from kdedge.rundir import read_json
 
-VARIANT_ROWS = ["teacher", "student", "student (fp16)", "student (int8)", "student (int8-static)"]
+# the models first, then the baselines export ships beside them (by name)
+VARIANT_ROWS = (["teacher", "student", "student (fp16)", "student (int8)", "student (int8-static)"]
+                + sorted(EXPORTED_BASELINES))
 
 
 def _tables(blocks) -> dict[str, Table]:
@@ -63,7 +67,7 @@ def test_bench_section_numbers_equal_bench_json(full_facts, x86_bench):
                                                 f"(×{stats['ratio_to_floor']:.2f})"), (file_name, batch)
         floor = min(f["latency"][str(batch)]["p50_us"] for f in raw["floors"].values())
         assert shown["floor (empty call)"] == f"{floor:,.1f}"
-    throughput = _column(tables["Throughput at batch 32, rows/s"])
+    throughput = _column(tables["Throughput at batch 32, rows/s (batch / p50 latency)"])
     cold = _column(tables["Cold start: session creation / first inference, ms"])
     memory = _column(tables["Peak memory (measured peak RSS of a fresh process), MB"])
     macs = _column(tables["MACs per sample (counted from the ONNX graph)"])
@@ -96,6 +100,25 @@ def test_bench_section_one_column_per_target_marks_emulated(full_facts):
     assert "not performance figures" in text and "plots/latency_distribution.png" in text
     assert "x86-test was measured with --quick" in text  # the session bench is a quick one
     assert "FLOPS" not in text
+
+
+@pytest.mark.parametrize("lang, note", [
+    ("en", "busy was overloaded while it was benched: 1-minute load average 6.20 at the start and "
+           "5.10 at the end, on 2 usable cores; the hypervisor stole up to 4.0% of the CPU time. "
+           "Other work on the machine inflated its timings below"),
+    ("zh", "busy 在基准测试期间负载过高：1 分钟负载均值开始时为 6.20，结束时为 5.10，可用核数 2；"
+           "虚拟机管理程序占用了最多 4.0% 的 CPU 时间。机器上的其他任务抬高了下面的计时")])
+def test_bench_section_overloaded_bench_noted_before_its_tables(full_facts, edited_bench, tmp_path,
+                                                                lang, note):
+    busy = read_bench(edited_bench(tmp_path / "busy.json", overloaded=True))
+    calm = read_bench(edited_bench(tmp_path / "calm.json", overloaded=False))
+    full_facts.benches = [calm, busy]
+    blocks = bench_section(full_facts, lang, {"latency_distribution"})
+    notes = [i for i, b in enumerate(blocks) if isinstance(b, Note) and note in b.text]
+    first_latency = next(i for i, b in enumerate(blocks) if isinstance(b, Table)
+                         and "p50 / p99" in (b.title or ""))
+    assert len(notes) == 1 and notes[0] < first_latency  # one note, above the latency tables
+    assert not any(b.text.startswith("calm") for b in blocks if isinstance(b, Note) and "--quick" not in b.text)
 
 
 def test_bench_section_failed_model_shows_error(full_facts):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 
 import pytest
@@ -177,3 +178,81 @@ def test_draw_plots_two_row_split_skips_instead_of_raising(full_facts, cut_split
     assert sorted(skipped) == ["correlation_matrix", "feature_distributions", "pca_scatter", "pca_variance",
                                "precision_recall", "tsne"]
     assert set(images) == set(ALL_PLOTS) - set(skipped)
+
+
+def _glyph_warnings(caught) -> list[str]:
+    return [str(w.message) for w in caught if "missing from" in str(w.message)]
+
+
+def test_make_report_cjk_names_drawn_without_missing_glyphs(cjk_run, tmp_path):
+    """Chinese feature and class names: every plot is drawn with the CJK fallback font (no
+    "Glyph … missing from font(s) DejaVu Sans"), and no matplotlib setting outlives the report."""
+    import warnings
+
+    import matplotlib
+
+    from kdedge.report import fonts
+
+    if fonts.find_cjk_font() is None:
+        pytest.skip("no CJK font installed (CI installs one: apt-get install fonts-noto-cjk)")
+    run = shutil.copytree(cjk_run, tmp_path / "run")
+    settings = dict(matplotlib.rcParams)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make_report(run)
+    assert _glyph_warnings(caught) == []
+    assert dict(matplotlib.rcParams) == settings
+    assert _stage(run)["plots"] >= 10 and "fonts-noto-cjk" not in _report(run)
+
+
+@pytest.mark.parametrize("lang, hint", [
+    ("en", "For Chinese, Japanese or Korean names install a CJK font (Debian/Ubuntu: "
+           "`apt-get install fonts-noto-cjk`"),
+    ("zh", "中文、日文或韩文名称需要安装 CJK 字体（Debian/Ubuntu：`apt-get install fonts-noto-cjk`")])
+def test_make_report_no_cjk_font_warns_once_and_says_how_to_install(cjk_run, tmp_path, monkeypatch,
+                                                                    lang, hint):
+    import warnings
+
+    from kdedge.report import fonts
+
+    monkeypatch.setattr(fonts, "find_cjk_font", lambda: None)
+    run = shutil.copytree(cjk_run, tmp_path / "run")
+    messages: list[str] = []
+    handler = logging.Handler(level=logging.WARNING)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logging.getLogger("kdedge.report").addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            make_report(run, lang=lang)
+    finally:
+        logging.getLogger("kdedge.report").removeHandler(handler)
+    assert len(messages) == 1 and "fonts-noto-cjk" in messages[0]
+    assert _glyph_warnings(caught) == []  # said once by kdedge, not once per glyph and plot
+    text = _report(run)
+    assert hint in text and "温 度" in text
+    assert _stage(run)["plots"] >= 10  # the plots are drawn anyway
+
+
+# Four or more English words in a row: a sentence left untranslated (names from the data and
+# models are one or two words). Code spans, image links and messages the zh report quotes as
+# logged (“…”: distill's warnings, export's reasons) are taken out first.
+ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'-]*(?:[ ,]+[A-Za-z][A-Za-z'-]*){3,}")
+NOT_PROSE = re.compile(r"`[^`]*`|!\[[^\]]*\]\([^)]*\)|“[^”]*”")
+
+
+def english_sentences(markdown: str) -> list[str]:
+    """Runs of English words in a zh report outside code spans, image links and quotations."""
+    return ENGLISH_RUN.findall(NOT_PROSE.sub("", markdown))
+
+
+def test_english_sentences_found_outside_code():
+    assert english_sentences("重要性：permutation importance of the teacher") == [
+        "permutation importance of the teacher"]
+    assert english_sentences("运行 `kdedge export RUN --quantize all`；student (int8) 被接受；"
+                             "警告（英文原文）：“the teacher is not better”") == []
+
+
+@pytest.mark.parametrize("fixture", ["full_report", "cjk_report"])
+def test_make_report_zh_has_no_english_sentences(fixture, request):
+    assert english_sentences(_report(request.getfixturevalue(fixture))) == []

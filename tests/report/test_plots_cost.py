@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
+from kdedge.contract import EXPORTED_BASELINES
+from kdedge.report.collect import read_bench
+from kdedge.report import labels
+from kdedge.report.collect import model_label
 from kdedge.report.plots_cost import accuracy_vs_cost, cost_points, latency_distribution
 
 
@@ -26,11 +32,14 @@ def test_cost_points_rejected_variant_marked(full_facts):
 
 
 def test_latency_distribution_one_panel_per_target_emulated_marked(full_facts):
+    for bench in full_facts.benches:  # the session bench reads the load of a shared machine
+        bench.record.overloaded = False
     fig = latency_distribution(full_facts)
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["x86-test", "arm64-emulated — EMULATED: not a performance figure"]
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels == ["student", "student (fp16)", "student (int8)", "student (int8-static)", "teacher"]
+    assert labels == sorted(EXPORTED_BASELINES) + ["student", "student (fp16)", "student (int8)",
+                                                   "student (int8-static)", "teacher"]
 
 
 def test_latency_distribution_stale_row_labelled(full_facts):
@@ -39,8 +48,38 @@ def test_latency_distribution_stale_row_labelled(full_facts):
     assert "student † (stale file)" in labels and "teacher" in labels
 
 
-def test_accuracy_vs_cost_three_panels(full_facts):
+@pytest.mark.parametrize("overloaded, target", [(False, "(x86-test)"), (True, "(x86-test, overloaded)")])
+def test_accuracy_vs_cost_three_panels(full_facts, overloaded, target):
+    full_facts.benches[0].record.overloaded = overloaded
     fig = accuracy_vs_cost(full_facts)
     assert [ax.get_xlabel().split(",")[0] for ax in fig.axes] == ["Parameters", "MACs per sample",
                                                                  "Batch-1 p50 latency"]
-    assert "(x86-test)" in fig.axes[2].get_xlabel()
+    assert fig.axes[2].get_xlabel().endswith(target)
+
+
+def test_latency_distribution_overloaded_bench_marked(full_facts, edited_bench, tmp_path):
+    full_facts.benches = [read_bench(edited_bench(tmp_path / "busy.json", overloaded=True))]
+    (title,) = [ax.get_title() for ax in latency_distribution(full_facts).axes]
+    assert title == "busy — OVERLOADED (1-min load 6.20 → 5.10 on 2 cores)"
+
+
+def _label_boxes(ax) -> list[tuple[float, float]]:
+    """(x, height) of each point label of a panel, as shares of the panel."""
+    return [tuple(text.xyann) for text in ax.texts]
+
+
+def test_accuracy_vs_cost_one_label_per_spot_none_overprinted(full_facts):
+    """The student and the no-KD student share a parameter count (and here an accuracy): one
+    label names both; in every panel no two labels stand within a line of each other where
+    their points are near enough horizontally to collide."""
+    full_facts.metrics.student_no_kd.accuracy = full_facts.metrics.student.accuracy
+    fig = accuracy_vs_cost(full_facts)
+    for ax in fig.axes:
+        boxes = _label_boxes(ax)
+        for i, (x, y) in enumerate(boxes):
+            for x2, y2 in boxes[i + 1:]:
+                assert abs(x - x2) >= labels.WIDTH - 2 * labels.OFFSET or abs(y - y2) >= labels.LINE - 1e-9
+    params = [text.get_text() for text in fig.axes[0].texts]
+    assert any(label.startswith("student, student_no_kd") for label in params), params
+    names = [n.strip() for label in params for n in label.split(", ")]
+    assert sorted(names) == sorted(model_label(p.name) for p in cost_points(full_facts))

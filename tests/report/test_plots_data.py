@@ -63,3 +63,11 @@ def test_plots_data_tiny_split_skipped_with_reason(facts, cut_split, plot, reaso
     with pytest.raises(PlotSkipped) as skipped:
         getattr(plots_data, plot)(facts)
     assert skipped.value.reason == reason and skipped.value.values["min"] == MIN_ROWS
+
+
+def test_feature_distributions_x_axes_say_raw_units(facts):
+    """The histograms are of the raw columns as read, so every x-axis says so."""
+    fig = plots_data.feature_distributions(facts)
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(shown) == min(facts.k, plots_data.MAX_DISTRIBUTIONS)
+    assert {ax.get_xlabel() for ax in shown} == {"value (raw units, as in the data)"}

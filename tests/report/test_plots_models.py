@@ -41,6 +41,25 @@ def test_factor_feature_heatmap_is_rank_by_k(facts):
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == facts.run.selected_features
 
 
+def test_factor_feature_heatmap_text_white_on_dark_cells(facts):
+    """RdBu_r is dark at both ends: a cell beyond DARK_CELL of the range is labelled in white,
+    one near 0 in black."""
+    from matplotlib.colors import to_rgba
+
+    from kdedge.report.plots_models import DARK_CELL
+
+    ax = factor_feature_heatmap(facts).axes[0]
+    effective = np.asarray(ax.images[0].get_array())
+    limit = np.abs(effective).max()
+    colors = {(round(t.get_position()[1]), round(t.get_position()[0])): to_rgba(t.get_color())
+              for t in ax.texts}
+    assert len(colors) == effective.size
+    for (i, j), color in colors.items():
+        dark = abs(effective[i, j]) > DARK_CELL * limit
+        assert color == to_rgba("white" if dark else "black"), (i, j, effective[i, j])
+    assert to_rgba("white") in colors.values()  # the largest |weight| is always a dark cell
+
+
 def test_factor_gates_are_the_student_modules_gates(facts):
     """Read from student.safetensors without torch, the gates equal the torch module's."""
     heights = [bar.get_height() for bar in factor_gates(facts).axes[0].patches]

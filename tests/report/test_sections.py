@@ -116,3 +116,43 @@ def test_build_document_performance_rows_say_their_average(facts):
     student = facts.metrics.student
     row = _tables(facts)[1].rows[rows.index(f"Recall (positive class {positive})")]
     assert row[2] == f"{student.positive.recall:.4f}"
+
+
+@pytest.mark.parametrize("lang, method", [
+    ("en", "Importance: permutation importance of the teacher on the validation split "
+           "(sklearn.inspection.permutation_importance), score = negative multi-class Brier score, "
+           "10 repeats;"),
+    ("zh", "重要性计算方法：教师模型在验证集上的置换重要性（sklearn.inspection.permutation_importance），"
+           "评分 = 负的多类别 Brier 分数，重复 10 次；")])
+def test_build_document_importance_method_in_report_language(facts, lang, method):
+    """distill records its ranking's description in English (kdedge.ranking.METHOD): the report
+    words it in its own language; a description it does not know is quoted as recorded."""
+    assert facts.metrics.importance_method.startswith("permutation importance (sklearn.")
+    assert method in render_markdown(build_document(facts, lang=lang, plots=set()))
+    facts.metrics.importance_method = "SHAP values of the teacher"
+    text = render_markdown(build_document(facts, lang=lang, plots=set()))
+    assert "`SHAP values of the teacher`" in text
+
+
+@pytest.mark.parametrize("lang, note", [
+    ("en", "> 2 constant column(s) were dropped when the data was read (the same value in every "
+           "row: nothing to learn from), so they are not among the 13 features ranked: `flag`, "
+           "`常数列`."),
+    ("zh", "> 读取数据时删除了 2 个常数列（每行取值相同，没有可学习的信息），因此不在参与排名的 13 个特征"
+           "之中：`flag`, `常数列`。")])
+def test_build_document_dropped_constant_columns_named(facts, lang, note):
+    assert "constant" not in render_markdown(build_document(facts, lang="en", plots=set()))
+    facts.metrics.data.dropped_constant = ["flag", "常数列"]
+    text = render_markdown(build_document(facts, lang=lang, plots=set()))
+    features = text.split("## 1. ")[1].split("## 2. ")[0]
+    assert note in features
+
+
+def test_make_report_cjk_run_names_its_dropped_column(cjk_report):
+    """A real distill dropped the constant column `常数列`: metrics.json and preprocessing.json
+    record it, and the report says so."""
+    metrics = read_json(cjk_report / "metrics.json")
+    assert metrics["data"]["dropped_constant"] == ["常数列"]
+    assert read_json(cjk_report / "preprocessing.json")["dropped_constant"] == ["常数列"]
+    text = (cjk_report / "report.md").read_text(encoding="utf-8")
+    assert "> 读取数据时删除了 1 个常数列（每行取值相同，没有可学习的信息），因此不在参与排名的 4 个特征之中：`常数列`。" in text
