@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.kdedge-installed
 
-.PHONY: install run example test bench-distill check arm-check clean
+.PHONY: install run example test bench-distill check arm-check arm-constraints arm-image clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,15 @@ check: $(STAMP)
 ## repo; RUN=runs/<id> optional, default the newest exported run)
 arm-check: $(STAMP)
 	bash scripts/arm_check.sh $(RUN)
+
+## pin Dockerfile.arm's runtime dependencies to this venv's versions (constraints-arm.txt)
+arm-constraints: $(STAMP)
+	$(BIN)/python scripts/arm_constraints.py
+
+## the arm64 bench image (docs/bench.md); needs docker buildx (+ qemu binfmt on an x86 host)
+arm-image:
+	$(BIN)/python scripts/arm_constraints.py --check
+	docker buildx build --platform linux/arm64 -f Dockerfile.arm -t kdedge-bench:arm64 --load .
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

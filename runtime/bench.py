@@ -1,11 +1,15 @@
-"""`kdedge bench`: measure every ONNX model of a run on this machine → RUN/bench/<target>.json.
+"""`kdedge bench`: measure every ONNX model of a run on this machine → RUN/bench/<target>.json
+(a bare folder of models → FOLDER/bench/<target>.json; one model file → <stem>.bench/<target>.json
+beside it).
 
 Per model: its sha256 against the one `kdedge export` recorded in run.json, static cost from the
 graph (`graph_cost`), cold start and peak memory in a fresh subprocess (`_worker.py`), then latency
 at each batch size, interleaved with the other models and with the floor graph (`floor`) so every
 model's p50 is also given as a ratio to the bare call overhead. Where `kdedge export --c` wrote the
 C student (RUN/c/), it is built with gcc and timed in C beside the floor (`c_bench.bench_c`). The
-JSON is a `kdedge.contract.BenchReport`. Imports only numpy, onnx, onnxruntime and the standard
+machine's load is read before and after (`machine.read_load`): a 1-minute load average above the
+usable cores marks the JSON `overloaded` and is logged as a warning. The JSON is a
+`kdedge.contract.BenchReport`. Imports only numpy, onnx, onnxruntime and the standard
 library (runs on the device; the C student also needs gcc, and is skipped with the reason without).
 """
 
@@ -24,10 +28,11 @@ import numpy as np
 import onnxruntime as ort
 
 import kdedge
-from kdedge.contract import (METRICS_JSON, MODEL_NAMES, RUN_JSON, BenchBaseline, BenchedModel,
-                             BenchReport, BenchSettings, BenchSource, CBench, ColdStart, Floor,
-                             GraphCost, Machine, Manifest, Memory, Metrics, OnnxMetadata,
-                             SPLIT_NPZ, RepetitionRule, bench_file, read_record, write_record)
+from kdedge.contract import (METRICS_JSON, MODEL_NAMES, ONNX_DIR, RUN_JSON, SPLIT_NPZ, BenchBaseline,
+                             BenchedModel, BenchReport, BenchSettings, BenchSource, CBench,
+                             ColdStart, Floor, GraphCost, LoadReading, Machine, Manifest, Memory,
+                             Metrics, OnnxMetadata, RepetitionRule, bench_file, read_record,
+                             write_record)
 from kdedge.log import get_logger
 from kdedge.params import Flag, OneOf, Optional, Real, Text, Whole, WholeList, check_params
 from kdedge.rundir import (KdedgeError, now_iso, read_manifest, sha256_file, stage_lock,
@@ -36,7 +41,7 @@ from kdedge.runtime.c_bench import ToolchainMissing, bench_c, c_sources
 from kdedge.runtime.floor import build_floor_model, floor_key
 from kdedge.runtime.graph_cost import count_graph_cost
 from kdedge.runtime.latency import BLOCK_TIME_S, measure_interleaved
-from kdedge.runtime.machine import default_target, describe_machine
+from kdedge.runtime.machine import default_target, describe_machine, is_overloaded, read_load
 from kdedge.runtime.models import (OPT_LEVELS, ModelInfo, load_rows, model_rows, read_model_info,
                                    run_model_problems,
                                    resolve_models, session_options, tile_rows)
@@ -51,7 +56,7 @@ PROVIDERS = ["CPUExecutionProvider"]
 # How each measured quantity is defined (BenchSettings.definitions; the rule's text is added).
 DEFINITIONS = {
     "timer": "time.perf_counter_ns around session.run(None, feed) from Python, gc paused",
-    "throughput": "rows/s = batch / mean latency",
+    "throughput": "rows/s = batch / p50 latency (the median call)",
     "ratio_to_floor": "model p50 / floor p50 at the same batch size, same interleaved run",
     "cold_start": "fresh subprocess per model: InferenceSession() time, then first run at batch 1",
     "memory": "fresh subprocess per model: peak RSS = VmHWM from /proc/self/status after creating "
@@ -96,15 +101,18 @@ def bench(path: str | os.PathLike, *, target: str | None = None,
           out: str | os.PathLike | None = None, force: bool = False, quick: bool = False,
           min_time: float | None = None, min_reps: int | None = None,
           max_time: float | None = None, worker_timeout: float = 300.0) -> Path:
-    """Benchmark every .onnx model in `path` and write the bench JSON (a `BenchReport`).
+    """Benchmark every .onnx model in `path` (or the one model `path` is) and write the bench
+    JSON (a `BenchReport`).
 
     Args:
-        path: A run directory (models in RUN/onnx/) or a bare folder of .onnx files.
+        path: A run directory (models in RUN/onnx/), a bare folder of .onnx files, or one .onnx
+            file (measured alone; its JSON goes to `<stem>.bench/<target>.json` beside it).
         target: Name of this machine in the file name; default arch + CPU model, slugified.
         batch_sizes: Rows per `session.run` call; one latency table per batch size.
         threads: onnxruntime intra- and inter-op threads (execution is sequential).
         opt_level: Graph optimisation level: disable, basic, extended or all.
-        out: Output .json file, or a folder for `<target>.json`; default PATH/bench/<target>.json.
+        out: Output .json file, or a folder for `<target>.json`; default PATH/bench/<target>.json
+            (a file: FOLDER/<stem>.bench/<target>.json).
         force: Replace an existing bench JSON.
         quick: QUICK_RULE instead of DEFAULT_RULE (numbers are then not reliable).
         min_time: Seconds of timed calls per model per batch size, at least (overrides the rule).
@@ -122,30 +130,61 @@ def bench(path: str | os.PathLike, *, target: str | None = None,
     """
     batch_sizes = list(batch_sizes) if isinstance(batch_sizes, tuple) else batch_sizes
     check_params(PARAMETERS, locals())
-    onnx_dir, root, is_run = resolve_models(path)
-    manifest = read_manifest(root) if (root / RUN_JSON).is_file() else None
+    source = resolve_source(path)
+    manifest = read_manifest(source.root) if source.is_run and (source.root / RUN_JSON).is_file() else None
     settings = build_settings(batch_sizes=batch_sizes, threads=threads, opt_level=opt_level, quick=quick,
                               rule=repetition_rule(quick=quick, min_reps=min_reps, min_time=min_time,
                                                    max_time=max_time))
-    locked = stage_lock(root, stage="bench") if is_run and manifest else contextlib.nullcontext()
+    target = target or default_target()
+    locked = stage_lock(source.root, stage="bench") if manifest else contextlib.nullcontext()
     with locked:
-        if is_run and manifest is not None:
-            check_run(root, manifest)
-        out_path = _output_path(out, root, target or default_target(), force=force)
-        report = _measure(Path(path), onnx_dir, root, target=target or default_target(),
-                          settings=settings, manifest=manifest if is_run else None,
+        if manifest is not None:
+            check_run(source.root, manifest)
+        out_path = output_path(out, source, target, force=force)
+        report = _measure(source, target=target, settings=settings, manifest=manifest,
                           worker_timeout=worker_timeout)
         write_record(out_path, report)
         _log_summary(report, out_path)
-        if manifest is not None and is_run and out_path.resolve().is_relative_to(root.resolve()):
-            update_manifest(root, stage="bench",
-                            files=[out_path.resolve().relative_to(root.resolve()).as_posix()],
+        root = source.root.resolve()
+        if manifest is not None and out_path.resolve().is_relative_to(root):
+            update_manifest(source.root, stage="bench",
+                            files=[out_path.resolve().relative_to(root).as_posix()],
                             info={"target": report.target, "seconds": report.seconds})
     if report.models and report.errors == len(report.models):
         raise KdedgeError(f"every model failed ({report.errors} of {len(report.models)}), nothing "
                           f"was measured; {out_path} lists why: " + "; ".join(
                               f"{name}: {model.error}" for name, model in report.models.items()))
     return out_path
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """What one bench measures, resolved from the user's path."""
+
+    path: Path  # as the user gave it
+    models: list[Path]  # the .onnx files, sorted
+    root: Path  # run dir or folder: model names in the JSON are relative to it; c/ is looked for here
+    onnx_dir: Path  # the folder holding the models
+    rows_dir: Path  # where split.npz (the timed rows) is looked for
+    is_run: bool  # a run directory (run.json checks, the lock, the manifest)
+    single: bool  # one model file: measured alone, no C student, JSON beside it
+
+
+def resolve_source(path: str | os.PathLike) -> Source:
+    """A run dir, a folder of .onnx files, or one .onnx file (a file in RUN/onnx/ is timed on
+    RUN/split.npz's rows where there is one)."""
+    path = Path(path)
+    if path.is_dir() or path.suffix != ".onnx":
+        onnx_dir, root, is_run = resolve_models(path)
+        return Source(path=path, models=sorted(onnx_dir.glob("*.onnx")), root=root,
+                      onnx_dir=onnx_dir, rows_dir=root, is_run=is_run, single=False)
+    if not os.path.lexists(path):
+        raise KdedgeError(f"{path} does not exist; pass an .onnx file, a run directory or a folder "
+                          "of .onnx models")
+    folder = path.parent
+    in_run = folder.name == ONNX_DIR and (folder.parent / SPLIT_NPZ).is_file()
+    return Source(path=path, models=[path], root=folder, onnx_dir=folder,
+                  rows_dir=folder.parent if in_run else folder, is_run=False, single=True)
 
 
 def check_run(root: Path, manifest: Manifest) -> None:
@@ -158,32 +197,50 @@ def check_run(root: Path, manifest: Manifest) -> None:
         verify_recorded(root, [SPLIT_NPZ], manifest)
 
 
-def _measure(path: Path, onnx_dir: Path, root: Path, *, target: str, settings: BenchSettings,
-             manifest: Manifest | None, worker_timeout: float) -> BenchReport:
-    """Describe and time every model of `onnx_dir` (and the C student of `root`)."""
+def _measure(source: Source, *, target: str, settings: BenchSettings, manifest: Manifest | None,
+             worker_timeout: float) -> BenchReport:
+    """Describe and time every model of `source` (and the C student of a run or folder), with
+    the machine's load before and after."""
     started, clock = now_iso(), time.perf_counter()
+    load_start = _checked_load("start")
     machine = describe_machine()
     _log.info(f"{machine.arch} {machine.cpu_model} → {target}"
               + ("  (EMULATED: timings are the translator's, not this CPU's)" if machine.emulated else ""))
-    infos = [read_model_info(p) for p in sorted(onnx_dir.glob("*.onnx"))]
-    models = describe_models(infos, root, recorded=manifest.artifacts if manifest else {})
+    infos = [read_model_info(p) for p in source.models]
+    models = describe_models(infos, source.root, recorded=manifest.artifacts if manifest else {})
     baseline = measure_cold_starts(infos, models, settings, timeout=worker_timeout)
-    floors = measure_latency(infos, models, load_rows(root), settings)
-    c_student, c_student_error = measure_c_student(root, settings)
-    source = BenchSource(path=str(path.resolve()), run_dir=root != onnx_dir,
-                         onnx_dir=str(onnx_dir.resolve()), run_id=_run_id(infos, manifest))
+    floors = measure_latency(infos, models, load_rows(source.rows_dir), settings)
+    c_student, c_student_error = (None, None) if source.single else measure_c_student(source.root, settings)
+    bench_source = BenchSource(path=str(source.path.resolve()), run_dir=source.is_run,
+                               onnx_dir=str(source.onnx_dir.resolve()), run_id=_run_id(infos, manifest))
     return build_report(target=target, created=started, seconds=round(time.perf_counter() - clock, 2),
-                        source=source, machine=machine, settings=settings, baseline=baseline,
+                        source=bench_source, machine=machine, settings=settings, baseline=baseline,
                         floors=floors, models=models, c_student=c_student,
-                        c_student_error=c_student_error)
+                        c_student_error=c_student_error, load=(load_start, _checked_load("end")))
 
 
-def _output_path(out: str | os.PathLike | None, root: Path, target: str, *, force: bool) -> Path:
-    """Where the JSON goes; refuses to replace an existing one without `force`."""
-    if out is None:
-        path = root / bench_file(target)
-    else:
+def _checked_load(when: str) -> LoadReading:
+    """`read_load()` now; a warning when the machine is overloaded (its timings are inflated)."""
+    reading = read_load()
+    if is_overloaded(reading):
+        _log.warning(f"the machine is overloaded at the {when} of the bench: load average "
+                     f"{reading.load_average[0]:.2f} over {reading.cores} usable core(s); other "
+                     "work inflates the timings (overloaded: true in the JSON): bench an idle "
+                     "machine to quote them")
+    return reading
+
+
+def output_path(out: str | os.PathLike | None, source: Source, target: str, *, force: bool) -> Path:
+    """Where the JSON goes; refuses to replace an existing one without `force`.
+
+    Default: ROOT/bench/<target>.json; for a single model file FOLDER/<stem>.bench/<target>.json.
+    """
+    if out is not None:
         path = Path(out) if Path(out).suffix == ".json" else Path(out) / f"{target}.json"
+    elif source.single:
+        path = source.path.parent / f"{source.path.stem}.bench" / f"{target}.json"
+    else:
+        path = source.root / bench_file(target)
     if path.exists() and not force:
         raise KdedgeError(f"{path} already exists; pass --force to replace it, or --target=NAME to keep both")
     return path
@@ -431,15 +488,18 @@ def _run_id(infos: list[ModelInfo], manifest: Manifest | None) -> str | None:
 def build_report(*, target: str, created: str, seconds: float, source: BenchSource, machine: Machine,
                  settings: BenchSettings, baseline: BenchBaseline, floors: dict[str, Floor],
                  models: dict[str, BenchedModel], c_student: CBench | None = None,
-                 c_student_error: str | None = None) -> BenchReport:
-    """The bench JSON: the parts measured above plus the error and mismatch counts."""
+                 c_student_error: str | None = None,
+                 load: tuple[LoadReading | None, LoadReading | None] = (None, None)) -> BenchReport:
+    """The bench JSON: the parts measured above plus the error and mismatch counts, and the
+    machine's load at (start, end) with `overloaded` when either exceeds the usable cores."""
     return BenchReport(
         kdedge_version=kdedge.__version__, target=target, created=created, seconds=seconds,
         source=source, machine=machine, settings=settings, baseline=baseline, floors=floors,
         models=models, errors=sum(m.error is not None for m in models.values()),
         mismatched=sum(m.matches_run_json is False for m in models.values()),
         warning=EMULATED_WARNING if machine.emulated else None, c_student=c_student,
-        c_student_error=c_student_error)
+        c_student_error=c_student_error, load_start=load[0], load_end=load[1],
+        overloaded=any(is_overloaded(reading) for reading in load))
 
 
 def _log_summary(report: BenchReport, out_path: Path) -> None:

@@ -6,6 +6,10 @@ when the CPU that /proc/cpuinfo describes belongs to another architecture than `
 (qemu-user passes the host's /proc/cpuinfo through: an aarch64 process that sees x86 `flags` or a
 `vendor_id` line is translated), or when the interpreter runs under a qemu binfmt handler
 (`/proc/sys/fs/binfmt_misc/qemu-<arch>` registered and `/proc/self/maps` naming qemu).
+
+Load (`read_load`): the 1/5/15-minute load averages (`os.getloadavg`), the CPU time the
+hypervisor stole over a short sample (the `steal` column of /proc/stat's `cpu` line, as `top`'s
+`st`), and the usable cores; `is_overloaded` when the 1-minute load exceeds those cores.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import os
 import platform
 import re
 import sys
+import time
 from pathlib import Path
 
 import onnxruntime as ort
 
 import kdedge
-from kdedge.contract import Machine
+from kdedge.contract import LoadReading, Machine
 
 # Arm "CPU part" ids (/proc/cpuinfo) → core names, for boards whose cpuinfo has no model name.
 _ARM_PARTS = {
@@ -30,6 +35,7 @@ _ARM_PARTS = {
     "0xd48": "Cortex-X2", "0xd49": "Neoverse-N2", "0xd4b": "Cortex-A78C", "0xd4f": "Neoverse-V2",
 }
 _X86 = {"x86_64", "amd64", "i386", "i686"}
+PROC_STAT = Path("/proc/stat")  # the kernel's CPU time counters (Linux)
 
 
 def _cpuinfo() -> str:
@@ -110,14 +116,64 @@ def describe_machine() -> Machine:
     import onnx
 
     emulated, why = is_emulated()
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        usable = os.cpu_count()
     return Machine(
-        arch=platform.machine(), cpu_model=cpu_model(), cores=os.cpu_count(), cores_usable=usable,
+        arch=platform.machine(), cpu_model=cpu_model(), cores=os.cpu_count(), cores_usable=usable_cores(),
         os=platform.platform(), hostname=platform.node(), python=platform.python_version(),
         kdedge=kdedge.__version__, onnxruntime=ort.__version__, onnx=onnx.__version__,
         numpy=numpy.__version__, providers_available=list(ort.get_available_providers()),
         emulated=emulated, emulation_evidence=why,
     )
+
+
+def usable_cores() -> int | None:
+    """Cores this process may run on (its affinity mask; os.cpu_count() where there is none)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count()
+
+
+def read_cpu_times() -> list[int] | None:
+    """The aggregate `cpu` line of /proc/stat in clock ticks (user nice system idle iowait irq
+    softirq steal ...), or None where there is no /proc/stat (macOS, BSD)."""
+    try:
+        with open(PROC_STAT, encoding="ascii", errors="replace") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 9 or fields[0] != "cpu":  # kernels before 2.6.11 have no steal column
+        return None
+    return [int(value) for value in fields[1:]]
+
+
+def steal_percent(before: list[int] | None, after: list[int] | None) -> float | None:
+    """Stolen share of the CPU time between two `read_cpu_times` readings, in %.
+
+    The total is the first eight columns (guest time is already counted in user); None without
+    both readings or when no tick passed.
+    """
+    if before is None or after is None:
+        return None
+    spent = [b - a for a, b in zip(before[:8], after[:8])]
+    total = sum(spent)
+    return round(100.0 * spent[7] / total, 2) if total > 0 else None
+
+
+def read_load(*, sample_s: float = 0.2) -> LoadReading:
+    """The machine's load now: load averages, steal over `sample_s` seconds, usable cores."""
+    try:
+        load_average = [round(value, 2) for value in os.getloadavg()]
+    except (AttributeError, OSError):  # no load average on this platform
+        load_average = None
+    before = read_cpu_times()
+    if before is not None:
+        time.sleep(sample_s)
+    return LoadReading(load_average=load_average, steal_percent=steal_percent(before, read_cpu_times()),
+                       cores=usable_cores())
+
+
+def is_overloaded(reading: LoadReading | None) -> bool:
+    """The 1-minute load average exceeds the usable cores: other work competes for the CPU."""
+    if reading is None or reading.load_average is None or not reading.cores:
+        return False
+    return reading.load_average[0] > reading.cores

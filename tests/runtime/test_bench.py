@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import onnx
@@ -14,12 +16,13 @@ import pytest
 from onnx import external_data_helper
 
 from kdedge.cli import main
-from kdedge.contract import (METRICS_JSON, BenchReport, Metrics, bench_file, onnx_file, read_record,
-                             write_record)
+from kdedge.contract import (EXPORTED_BASELINES, METRICS_JSON, BenchReport, LoadReading, Metrics, bench_file, onnx_file,
+                             read_record, write_record)
 from kdedge.rundir import KdedgeError, read_manifest, sha256_file
 from kdedge.runtime import bench as bench_module
 from kdedge.runtime.bench import _WORKER, DEFAULT_RULE, QUICK_RULE, bench, repetition_rule
 from kdedge.runtime.c_bench import NATIVE, generated_from, toolchain_missing
+from kdedge.runtime.machine import is_overloaded
 
 import runtime_kit as _kit  # noqa: E402  (the shared builders: tests/runtime/runtime_kit.py)
 
@@ -27,7 +30,7 @@ SELECTED, STUDENT_SIZES, TEACHER_SIZES = _kit.SELECTED, _kit.STUDENT_SIZES, _kit
 make_device_dir, mlp_model = _kit.make_device_dir, _kit.mlp_model
 FULL_RUN_TARGET = "x86-test"  # what tests/conftest.py's full_run was benched as
 VARIANTS = ("student.onnx", "student.int8.onnx", "student.int8-static.onnx", "student.fp16.onnx",
-            "teacher.onnx")
+            "teacher.onnx") + tuple(f"{name}.onnx" for name in EXPORTED_BASELINES)
 
 
 def _copy(full_run: Path, tmp_path: Path, *, fp32_only: bool = False, c: bool = False) -> Path:
@@ -45,6 +48,18 @@ def _copy(full_run: Path, tmp_path: Path, *, fp32_only: bool = False, c: bool = 
     return run
 
 
+IDLE = LoadReading(load_average=[0.5, 0.4, 0.3], steal_percent=0.0, cores=2)
+BUSY = LoadReading(load_average=[3.5, 2.0, 1.0], steal_percent=12.5, cores=2)
+
+
+@pytest.fixture(autouse=True)
+def idle_machine(monkeypatch):
+    """The benches below read an idle machine: on this shared 2-core box the real load can exceed
+    the cores and add an "overloaded" warning to the ones the tests count. The real reading is
+    checked on the session run's bench (and in test_machine.py)."""
+    monkeypatch.setattr(bench_module, "read_load", lambda: IDLE)
+
+
 needs_gcc = pytest.mark.skipif(toolchain_missing(NATIVE) is not None,
                                reason=f"{toolchain_missing(NATIVE)}")
 
@@ -55,14 +70,20 @@ def test_bench_json_of_a_real_run_reads_through_the_contract(full_run):
     report = read_record(BenchReport, path)
     metrics = read_record(Metrics, full_run / METRICS_JSON)
     assert sorted(report.models) == sorted(VARIANTS)
-    assert report.errors == 0 and report.mismatched == 0 and report.bench_format == 2
+    assert report.errors == 0 and report.mismatched == 0 and report.bench_format == 3
+    for reading in (report.load_start, report.load_end):  # the session bench read the real load
+        assert reading.cores >= 1 and len(reading.load_average) == 3
+    assert report.overloaded == (is_overloaded(report.load_start) or is_overloaded(report.load_end))
     for name, model in report.models.items():
         assert model.latency["1"].p50_us > 0 and model.latency["32"].p50_us > 0
         assert model.memory.peak_mb > model.memory.baseline_mb > 0
         assert model.cold_start.session_creation_ms > 0
         assert model.matches_run_json is True  # export's sha256 in run.json, file unchanged
-        assert model.cost.macs == metrics.model(model.model).macs  # every variant: the fp32 count
         assert model.cost_error is None
+        if model.model in EXPORTED_BASELINES:  # metrics.json records no MACs for a baseline
+            assert model.metrics_macs is None and model.macs_match_metrics is None
+            continue
+        assert model.cost.macs == metrics.model(model.model).macs  # every variant: the fp32 count
         if model.variant == "fp32":
             assert model.metrics_macs == metrics.model(model.model).macs and model.macs_match_metrics
     assert report.models["teacher.onnx"].cost.macs > report.models["student.onnx"].cost.macs
@@ -135,7 +156,7 @@ def test_bench_writes_every_field(full_run, tmp_path, bench_warnings):
             assert stats.reps >= QUICK_RULE.min_reps and stats.std_us > 0  # real timings vary
             assert stats.seconds == pytest.approx(stats.reps * stats.mean_us / 1e6, rel=0.01)
             assert stats.ratio_to_floor == pytest.approx(stats.p50_us / floor.latency[batch].p50_us, rel=1e-2)
-            assert stats.throughput_rows_per_s == pytest.approx(int(batch) / stats.mean_us * 1e6, rel=1e-3)
+            assert stats.throughput_rows_per_s == pytest.approx(int(batch) / stats.p50_us * 1e6, rel=1e-3)
             assert floor.latency[batch].ratio_to_floor is None
     manifest = read_manifest(run)
     assert manifest.artifacts[bench_file("test-box")] == sha256_file(path)
@@ -360,3 +381,93 @@ def test_bench_without_vmhwm_reports_no_peak_rather_than_the_parents(tmp_path):
     assert memory.peak_mb is None and memory.increase_mb is None and memory.baseline_mb is None
     assert "no VmHWM on this platform" in memory.error
     assert report.models["student.onnx"].latency["1"].p50_us > 0  # everything else measured
+
+
+def test_bench_records_the_load_and_flags_an_overloaded_machine(device_dir, monkeypatch, bench_warnings):
+    readings = iter([IDLE, BUSY])  # idle at the start, 3.5 over 2 usable cores at the end
+    monkeypatch.setattr(bench_module, "read_load", lambda: next(readings))
+    report = read_record(BenchReport, bench(device_dir, target="t", batch_sizes=[1], quick=True))
+    assert (report.load_start, report.load_end, report.overloaded) == (IDLE, BUSY, True)
+    assert len(bench_warnings) == 1
+    assert "overloaded at the end of the bench: load average 3.50 over 2 usable core(s)" in bench_warnings[0]
+
+
+def test_bench_on_an_idle_machine_is_not_overloaded(device_dir, bench_warnings):
+    report = read_record(BenchReport, bench(device_dir, target="t", batch_sizes=[1], quick=True))
+    assert (report.load_start, report.load_end, report.overloaded) == (IDLE, IDLE, False)
+    assert bench_warnings == []
+
+
+def test_bench_one_model_file_writes_beside_it_and_never_overwrites(device_dir, tmp_path):
+    folder = tmp_path / "lone"  # a model copied to a device on its own: no split.npz, no teacher
+    folder.mkdir()
+    model = Path(shutil.copy(device_dir / "onnx" / "student.onnx", folder))
+    path = bench(model, target="t", batch_sizes=[1], quick=True)
+    assert path == folder / "student.bench" / "t.json"
+    report = read_record(BenchReport, path)
+    assert sorted(report.models) == ["student.onnx"] and report.errors == 0
+    assert report.source.path == str(model.resolve()) and report.source.run_dir is False
+    assert report.models["student.onnx"].latency["1"].p50_us > 0
+    assert report.models["student.onnx"].input_rows == "random normal"
+    assert not (folder / "bench").exists()
+    before = path.read_bytes()
+    with pytest.raises(KdedgeError, match=r"student\.bench/t\.json already exists; pass --force"):
+        bench(model, target="t", batch_sizes=[1], quick=True)
+    assert path.read_bytes() == before
+    bench(model, target="t", batch_sizes=[1], quick=True, force=True, opt_level="basic")
+    assert read_record(BenchReport, path).settings.opt_level == "basic"
+    out = bench(model, target="t", batch_sizes=[1], quick=True, out=tmp_path / "elsewhere.json")
+    assert out == tmp_path / "elsewhere.json" and out.is_file()
+
+
+def test_bench_one_model_of_a_folder_measures_only_it(device_dir):
+    path = bench(device_dir / "onnx" / "student.onnx", target="t", batch_sizes=[1], quick=True)
+    assert path == device_dir / "onnx" / "student.bench" / "t.json"
+    report = read_record(BenchReport, path)
+    assert sorted(report.models) == ["student.onnx"]  # teacher.onnx beside it is not benched
+    assert report.models["student.onnx"].input_rows == "X_test (split.npz)"  # DEVICE/split.npz
+
+
+def test_bench_one_model_of_a_run_uses_its_rows_and_leaves_the_run_alone(full_run, tmp_path):
+    run = _copy(full_run, tmp_path, fp32_only=True, c=True)
+    manifest = read_manifest(run)
+    path = bench(run / onnx_file("student"), target="t", batch_sizes=[1], quick=True)
+    assert path == run / "onnx" / "student.bench" / "t.json"
+    report = read_record(BenchReport, path)
+    assert sorted(report.models) == ["student.onnx"]
+    assert report.models["student.onnx"].input_rows == "X_test (split.npz)"  # RUN/split.npz
+    assert report.c_student is None and report.c_student_error is None  # one file: no C student
+    assert read_manifest(run) == manifest and not (run / "bench" / "t.json").exists()
+
+
+def test_bench_refuses_a_missing_model_file(tmp_path):
+    with pytest.raises(KdedgeError, match=r"missing\.onnx does not exist; pass an \.onnx file"):
+        bench(tmp_path / "missing.onnx", quick=True)
+
+
+def _image_command(models: Path, out: Path) -> list[str]:
+    """Dockerfile.arm's ENTRYPOINT plus the arguments of its documented `docker run`, with the
+    volumes /models and /out mapped to local folders and `python` to this interpreter."""
+    dockerfile = (Path(__file__).resolve().parents[2] / "Dockerfile.arm").read_text()
+    entrypoint = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", dockerfile, re.MULTILINE).group(1))
+    documented = re.search(r"^#\s+docker run .* kdedge-bench:arm64(.*)$", dockerfile, re.MULTILINE)
+    mapped = {"python": sys.executable, "/models": str(models), "--out=/out": f"--out={out}"}
+    return [mapped.get(part, part) for part in entrypoint] + documented.group(1).split()
+
+
+def test_the_images_documented_run_twice_replaces_its_own_result(device_dir, tmp_path):
+    command = _image_command(device_dir, tmp_path / "out")
+    assert command[-1] == "--force"  # the documented run replaces this machine's earlier JSON
+    command += ["--target=pi", "--quick", "--batch_sizes=1"]  # short: the logic, not the timings
+    first = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    created = read_record(BenchReport, tmp_path / "out" / "pi.json").created
+    time.sleep(1.1)  # `created` has whole seconds
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert read_record(BenchReport, tmp_path / "out" / "pi.json").created != created
+    without_force = subprocess.run([part for part in command if part != "--force"],
+                                   capture_output=True, text=True, timeout=300)
+    assert without_force.returncode == 2 and "Traceback" not in without_force.stderr
+    assert without_force.stderr.strip().splitlines()[-1].startswith("kdedge: error: ")
+    assert "pi.json already exists; pass --force" in without_force.stderr
