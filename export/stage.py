@@ -43,6 +43,7 @@ from kdedge.export.onnx_export import (OPSET, export_onnx, folded_module, set_me
                                        unfolded_module)
 from kdedge.export.parity import PARITY_TOLERANCE, check_parity, make_session, onnx_outputs
 from kdedge.export.quantize import QUANTIZERS, parse_quantize
+from kdedge.export.sklearn_onnx import sklearn_to_onnx
 from kdedge.fold import fold_model
 from kdedge.log import get_logger
 from kdedge.metrics import agreement, classification_metrics
@@ -146,7 +147,8 @@ def _export(run_dir: Path, variants: list[str], *, force: bool, opset: int,
     started = time.perf_counter()
     run = load_run(run_dir)
     onnx_dir, export_json, c_dir = _output_paths(run_dir, run.manifest, force=force, c=c)
-    torch_models = {name: run.load_model(name) for name in EXPORTED_MODELS}  # sha256-checked
+    torch_models = {name: run.load_model(name) for name in EXPORTED_MODELS
+                    if run.is_torch(name)}  # sha256-checked
     calibration = _calibration(run, variants, calibration_rows)
     y_test = np.asarray(run.split["y_test"])
     resamples = bootstrap_weights(len(y_test), seed=run.manifest.seed)  # one set for every variant
@@ -260,14 +262,38 @@ def _remove(*staged: Path | None) -> None:
 
 def export_graphs(run: Run, torch_models: dict[str, torch.nn.Module], staged: Path, *,
                   variants: list[str], calibration: np.ndarray, opset: int) -> dict[str, Graph]:
-    """Every graph, written into `staged`: the fp32 teacher and student, then each variant."""
-    graphs = {name: export_fp32(run, name, torch_models[name], staged, opset=opset)
+    """Every graph, written into `staged`: the fp32 teacher and student, each variant of the
+    student, then the baselines models.json stores (EXPORTED_BASELINES)."""
+    graphs = {name: (export_fp32(run, name, torch_models[name], staged, opset=opset)
+                     if name in torch_models else export_sklearn(run, name, staged, opset=opset))
               for name in EXPORTED_MODELS}
     fp32_student = graphs[STUDENT].proto  # the proto write_graph serialised into `staged`
     for variant in variants:
         graph = quantize_variant(run, variant, fp32_student, staged, calibration=calibration)
         graphs[graph.stem] = graph
+    for name in run.models.baselines:
+        graphs[name] = export_sklearn(run, name, staged, opset=opset)
     return graphs
+
+
+def export_sklearn(run: Run, name: str, staged: Path, *, opset: int) -> Graph:
+    """A stored scikit-learn model (the GBDT teacher, a baseline) built as ONNX from its arrays
+    (kdedge.export.sklearn_onnx) and gated on parity with the probabilities distill recorded
+    for it from scikit-learn itself (predictions.npz)."""
+    metadata = OnnxMetadata(model=name, variant="fp32", feature_names=run.input_names(name),
+                            class_names=run.class_names, version=kdedge.__version__,
+                            run_id=run.manifest.run_id,
+                            weights_sha256=run.manifest.artifacts[weights_file(name)],
+                            opset=str(opset))
+    model = sklearn_to_onnx(run.models.config(name), run.weights(name), metadata)
+    graph = write_graph(run, name, "fp32", model, staged)
+    parity = check_parity(model, reference=run.predictions()[name], x=run.input_rows(name),
+                          name=Path(onnx_file(name)).name)
+    cost = count_graph_cost(model)
+    graph.unfolded = Unfolded(nodes=cost.nodes, ops=dict(cost.op_counts), macs=cost.macs,
+                              steps=["none: built from the stored scikit-learn arrays"],
+                              parity=parity)
+    return graph
 
 
 def export_fp32(run: Run, name: str, torch_model: torch.nn.Module, staged: Path, *,

@@ -56,13 +56,23 @@ class Run:
         return self.class_names.index(name)
 
     def _kind(self, name: str) -> str:
-        if name not in MODEL_NAMES:
-            raise KdedgeError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+        known = MODEL_NAMES + tuple(self.models.baselines)
+        if name not in known:
+            raise KdedgeError(f"unknown model {name!r}; choose one of {', '.join(known)}")
         return self.models.config(name).kind
+
+    def is_torch(self, name: str) -> bool:
+        """Model `name` is a torch MLP (teacher or student), not a stored scikit-learn model
+        (the GBDT teacher, the exported baselines)."""
+        return self._kind(name) in ("teacher", "student")
 
     def input_index(self, name: str) -> list[int]:
         """Columns of the raw feature table that model `name` reads, in its input order."""
-        return self.preprocessing.input_index(self._kind(name))
+        kind = self._kind(name)
+        config = self.models.config(name)
+        if hasattr(config, "feature_index"):  # the GBDT teacher and the baselines
+            return list(config.feature_index)
+        return self.preprocessing.input_index(kind)
 
     def input_names(self, name: str) -> list[str]:
         """Model `name`'s inputs in graph order."""
@@ -70,7 +80,7 @@ class Run:
 
     def scaler(self, name: str) -> Scaler:
         """The scaler over model `name`'s own inputs."""
-        return self.preprocessing.scaler_for(self._kind(name))
+        return self.preprocessing.scaler.subset(self.input_index(name))
 
     def input_rows(self, name: str, key: str = "X_test") -> np.ndarray:
         """Raw float32 rows of split.npz[key] over model `name`'s inputs, in its input order."""
@@ -105,7 +115,11 @@ class Run:
         return arrays
 
     def load_model(self, name: str):
-        """The torch module of model `name` in eval mode (imports torch)."""
+        """The torch module of model `name` in eval mode (imports torch); a stored
+        scikit-learn model (`is_torch` false) has none: read its `weights` instead."""
+        if not self.is_torch(name):
+            raise KdedgeError(f"{name} is a {self._kind(name)} model stored as arrays, not a "
+                              "torch module; export builds its ONNX from `Run.weights`")
         from kdedge.models import load_model
 
         return load_model(self, name)

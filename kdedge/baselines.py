@@ -41,8 +41,10 @@ _log = get_logger("distill")
 
 @dataclass
 class Baseline:
-    """A fitted reference model's test-split probabilities and metrics."""
+    """A fitted reference model, its inputs, test-split probabilities and metrics."""
 
+    estimator: object  # the fitted scikit-learn estimator (distill stores its arrays)
+    columns: list[int]  # the feature columns it reads
     probabilities: np.ndarray  # [test rows, C], float64
     metrics: BaselineMetrics
 
@@ -83,7 +85,7 @@ def fit_baselines(split: Split, selected_index: list[int], classes: Classes, *,
                                              positive=classes.positive)
             text = description.format(k=k, n=n) + _convergence_note(estimator)
             fitted[name] = Baseline(
-                probabilities=np.asarray(proba, dtype=np.float64),
+                estimator=estimator, columns=columns, probabilities=np.asarray(proba, dtype=np.float64),
                 metrics=extend(metrics, BaselineMetrics, description=text,
                                n_features=len(columns)))
     return fitted

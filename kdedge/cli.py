@@ -42,7 +42,7 @@ class KdedgeCLI:
                 teacher: str = "mlp", teacher_hidden: tuple = (256, 128),
                 student: str = "search", fidelity: float = 0.98, search_seconds: float = 60.0,
                 rank: int | None = None, student_hidden: tuple | None = None,
-                transfer: str = "munge", temperature: float = 4.0, alpha: float = 0.5,
+                transfer: str = "none", temperature: float = 4.0, alpha: float = 0.5,
                 max_epochs: int = 150, patience: int = 15, batch_size: int = 128,
                 lr: float = 3e-3, threads: int = 1, quiet: bool = False) -> str:
         """Train the teacher, rank features, distil a student on the top k; write a run directory.
@@ -69,12 +69,13 @@ class KdedgeCLI:
             fidelity: search: the agreement with the teacher to reach, with no detectable paired
                 accuracy loss (nor, on binary data, positive-class recall loss).
             search_seconds: search: the wall-clock budget of its screening fits.
-            rank: the student's gated factors (default ceil(2k/3); the same student on all n
-                features, scored for comparison, gets ceil(2n/3)).
+            rank: a fixed student's gated factors (default ceil(2k/3)); the student's
+                architecture on all n features, scored for comparison, gets rank x n/k.
             student_hidden: the student's head layer widths after its factors, e.g. 16,8
                 (default: 32 for a fixed student).
             transfer: none, or munge: synthetic rows labelled by the teacher's soft targets are
-                added to the students' training rows (Bucilă et al. 2006).
+                added to the students' training rows (Bucilă et al. 2006; measured not to help
+                on the benchmark sets, docs/search.md).
             temperature: the KD softmax temperature T of the soft targets.
             alpha: the weight of the hard-label cross-entropy (1 - alpha on the soft KD term).
             max_epochs: the most training epochs of a network (early stopping ends sooner).
@@ -106,15 +107,16 @@ class KdedgeCLI:
               force: bool = False, quick: bool = False, min_time: float | None = None,
               min_reps: int | None = None, max_time: float | None = None,
               quiet: bool = False) -> str:
-        """Measure every ONNX model in PATH (a run directory or a folder of .onnx files).
+        """Measure every ONNX model in PATH (a run directory, a folder of .onnx files, or one .onnx file).
 
         Args:
-            path: a run directory (its onnx/ graphs) or a folder of .onnx files.
+            path: a run directory (its onnx/ graphs), a folder of .onnx files, or one .onnx file.
             target: the name of this machine in the results (default: arch and CPU model).
             batch_sizes: rows per call, e.g. 1,32,1024.
             threads: onnxruntime intra-op threads (1 is edge-like).
             opt_level: onnxruntime graph optimisation: disable, basic, extended or all.
-            out: the JSON file or folder to write (default RUN_DIR/bench/<target>.json).
+            out: the JSON file or folder to write (default RUN_DIR/bench/<target>.json; for one
+                file DIR/NAME.onnx: DIR/NAME.bench/<target>.json).
             force: replace an existing bench JSON.
             quick: a short smoke measurement (not for quoting).
             min_time: seconds of timed calls per model and batch size, at least (docs/bench.md).

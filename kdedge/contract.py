@@ -44,7 +44,13 @@ MODEL_NAMES = ("teacher", "student", "student_no_kd")  # the models distill trai
 STUDENT_ALL_FEATURES = "student_all_features"  # scored only: the student on every feature
 BASELINES = ("majority", "logreg_k", "logreg_all", "hgb_all")  # scikit-learn references
 PREDICTION_KEYS = MODEL_NAMES + (STUDENT_ALL_FEATURES,) + BASELINES  # arrays of predictions.npz
-EXPORTED_MODELS = ("teacher", "student")  # the models export ships as ONNX
+EXPORTED_MODELS = ("teacher", "student")  # the models export ships as ONNX (and quantizes)
+# baselines distill stores as weights (safetensors) and export ships as ONNX beside the models,
+# so the bench measures what a user would pick instead
+EXPORTED_BASELINES = ("logreg_k", "logreg_all", "hgb_all")
+SEARCH_JSON = "search.json"
+TEACHER_KINDS = ("mlp", "gbdt")  # --teacher
+TRANSFER_METHODS = ("none", "munge")  # --transfer: synthetic rows the teacher labels
 INPUT_NAME = "features"  # the ONNX graph input: float32 [batch, k], raw (unscaled) values
 OUTPUT_NAMES = ("probabilities", "label")  # float32 [batch, C] and int64 [batch]
 SPLIT_KEYS = ("X_val", "y_val", "X_test", "y_test", "X_calib", "feature_names", "class_names")
@@ -238,6 +244,10 @@ class Scaler(Record):
         z = (np.asarray(X_raw, dtype=np.float64) - self.mean_array) / self.scale_array
         return z.astype(np.float32)
 
+    def inverse_transform(self, X_scaled: np.ndarray) -> np.ndarray:
+        """Standardised rows → raw float64 rows (synthetic transfer rows made in the scaled space)."""
+        return np.asarray(X_scaled, dtype=np.float64) * self.scale_array + self.mean_array
+
 
 @dataclass
 class Preprocessing(Record):
@@ -302,11 +312,42 @@ class StudentConfig(Record):
 
 
 @dataclass
+class TreesConfig(Record):
+    """A gradient-boosted tree ensemble (scikit-learn HistGradientBoostingClassifier), stored as
+    flat node arrays in its safetensors; export builds an ONNX TreeEnsembleRegressor from them."""
+
+    n_features: int = doc("inputs it reads")
+    n_classes: int = doc("outputs")
+    feature_index: list[int] = doc("its inputs: columns of preprocessing.feature_names")
+    iterations: int = doc("boosting iterations kept")
+    trees: int = doc("trees (iterations × score columns: 1 for binary, C for multi-class)")
+    nodes: int = doc("nodes over all trees (splits and leaves)")
+    learning_rate: float = doc("shrinkage")
+    max_leaf_nodes: int = doc("leaves per tree at most")
+    kind: str = doc("always gbdt", "gbdt")
+
+
+@dataclass
+class LinearConfig(Record):
+    """StandardScaler + LogisticRegression with the scaler folded in: logits = x·weight + bias,
+    stored as weight [n_features, n_classes] and bias [n_classes] in its safetensors."""
+
+    n_features: int = doc("inputs it reads")
+    n_classes: int = doc("outputs")
+    feature_index: list[int] = doc("its inputs: columns of preprocessing.feature_names")
+    kind: str = doc("always linear", "linear")
+
+
+@dataclass
 class KDConfig(Record):
-    """Hinton KD: soft targets at `temperature`; `alpha` weighs the hard-label cross-entropy."""
+    """Hinton KD: soft targets at `temperature`; `alpha` weighs the hard-label cross-entropy.
+    Transfer rows (synthetic, labelled only by the teacher's soft targets) add to the real
+    training rows where `transfer` is not none."""
 
     temperature: float = doc("softmax temperature T of the soft targets", 4.0)
     alpha: float = doc("weight of the hard-label loss; 1 − alpha on the soft KD term", 0.5)
+    transfer: str = doc("synthetic transfer rows: none or munge (Bucilă et al. 2006)", "none")
+    transfer_rows: int = doc("synthetic rows added to the students' training set", 0)
 
 
 @dataclass
@@ -314,13 +355,20 @@ class ModelsFile(Record):
     FILE: ClassVar[str] = MODELS_JSON
     VERSION_FIELD: ClassVar[str] = "models_format"
 
-    teacher: TeacherConfig = doc("the teacher's configuration")
+    FORMAT: ClassVar[int] = 2
+
+    teacher: TeacherConfig | TreesConfig = doc("the teacher's configuration (an MLP, or a GBDT "
+                                               "with --teacher gbdt)")
     student: StudentConfig = doc("the KD student's configuration")
     student_no_kd: StudentConfig = doc("the same student trained on labels only")
     kd: KDConfig = doc("the KD loss settings of `student`")
-    models_format: int = doc("format version of this file", 1)
+    baselines: dict[str, LinearConfig | TreesConfig] = doc(
+        "the exported baselines (EXPORTED_BASELINES) and their stored form", factory=dict)
+    models_format: int = doc("format version of this file", 2)
 
-    def config(self, name: str) -> TeacherConfig | StudentConfig:
+    def config(self, name: str) -> TeacherConfig | StudentConfig | TreesConfig | LinearConfig:
+        if name in self.baselines:
+            return self.baselines[name]
         return getattr(self, name)
 
 
@@ -373,7 +421,10 @@ class ModelMetrics(ClassificationMetrics):
     macs_unfolded: int = doc("MACs per sample before folding the scaler/BatchNorm/gates")
     weight_bytes: int = doc("bytes of the float32 parameters")
     n_features: int = doc("inputs the model reads")
-    best_epoch: int = doc("the epoch whose weights were kept (lowest validation loss)")
+    best_epoch: int = doc("the epoch whose weights were kept (lowest validation loss); GBDT: "
+                          "boosting iterations kept")
+    family: str = doc("mlp, student or gbdt: a GBDT's params are its tree nodes and its macs 0 "
+                      "(it compares, it does not multiply)", "mlp")
 
 
 @dataclass
@@ -451,7 +502,7 @@ class BaselineMetrics(ClassificationMetrics):
 @dataclass
 class Metrics(Record):
     FILE: ClassVar[str] = METRICS_JSON
-    FORMAT: ClassVar[int] = 2
+    FORMAT: ClassVar[int] = 3
     VERSION_FIELD: ClassVar[str] = "metrics_format"
 
     teacher: ModelMetrics = doc("the teacher on all features")
@@ -475,7 +526,11 @@ class Metrics(Record):
     feature_importance_std: dict[str, float] = doc("its std over repeats, same scale")
     importance_method: str = doc("how importance was computed")
     data: DataInfo = doc("the data and its split")
-    metrics_format: int = doc("format version of this file", 2)
+    teacher_kind: str = doc("mlp or gbdt (--teacher)", "mlp")
+    student_search: str | None = doc("the size search's outcome in one sentence (search.json "
+                                     "holds every candidate); null for a fixed-size student",
+                                     None)
+    metrics_format: int = doc("format version of this file", 3)
 
     def model(self, name: str) -> ModelMetrics | BaselineMetrics:
         """Metrics of a trained model or a baseline by name."""
@@ -513,6 +568,56 @@ class History(Record):
 
 # ---------------------------------------------------------------------------------------------
 # run.json
+
+@dataclass
+class SearchCandidate(Record):
+    """One student architecture the size search trained on the screening rows and judged on the
+    validation split against the teacher."""
+
+    phase: str = doc("probe: a head size on every feature; k: the probe's head at this k "
+                     "(does k keep the teacher?); size: a smaller student at a chosen k; "
+                     "refit: the winner on every training row; fixed: --student fixed")
+    k: int = doc("inputs: the top k of the ranking")
+    rank: int = doc("gated factors")
+    hidden: list[int] = doc("head widths (1 or 2 layers)")
+    params: int = doc("trained parameters")
+    macs: int = doc("multiply-accumulates per sample of the folded graph")
+    rows: int = doc("training rows of this fit (transfer rows included)")
+    epochs: int = doc("epochs run (early stopping on the validation rows)")
+    agreement: float = doc("label agreement with the teacher on the validation rows")
+    accuracy: float = doc("accuracy on the validation rows")
+    teacher_accuracy: float = doc("the teacher's accuracy on the same rows")
+    verdict: str = doc("paired accuracy verdict vs the teacher on the validation rows "
+                       "(b_worse: a detectable loss)")
+    recall_verdict: str | None = doc("binary data: the same for positive-class recall; null "
+                                     "for multi-class")
+    meets_target: bool = doc("agreement >= fidelity and no detectable loss (accuracy, and "
+                             "positive recall where binary)")
+    seconds: float = doc("wall time of the fit and its scoring")
+
+
+@dataclass
+class Search(Record):
+    """search.json: how distill chose the student's size (or that it was fixed)."""
+
+    FILE: ClassVar[str] = SEARCH_JSON
+    VERSION_FIELD: ClassVar[str] = "search_format"
+
+    mode: str = doc("search, or fixed (--student fixed / --rank / --student_hidden given)")
+    fidelity: float = doc("the agreement target (--fidelity)")
+    budget_seconds: float = doc("wall-clock budget of the screening fits (--search_seconds)")
+    seconds: float = doc("wall time the screening fits took")
+    budget_exhausted: bool = doc("candidates were left untried because the budget ran out")
+    screen_rows: int = doc("training rows of each screening fit (a seeded subsample)")
+    val_rows: int = doc("validation rows every candidate is judged on")
+    rule: str = doc("how the winner was picked")
+    candidates: list[SearchCandidate] = doc("every fit, in the order it ran")
+    chosen: int | None = doc("index of the winner in candidates (its refit is the last entry); "
+                             "null for a fixed student")
+    met_target: bool = doc("the winner meets the target on the validation rows")
+    message: str = doc("the outcome in one sentence (also in metrics.json and the report)")
+    search_format: int = doc("format version of this file", 1)
+
 
 @dataclass
 class Manifest(Record):
@@ -718,7 +823,7 @@ class LatencyStats(Record):
     reps: int = doc("timed calls")
     seconds: float = doc("total timed seconds")
     p99_reliable: bool = doc("enough calls (>= 100) for p99 to mean something")
-    throughput_rows_per_s: float = doc("batch / mean latency")
+    throughput_rows_per_s: float = doc("batch / p50 latency, rows per second (format 2: / mean)")
     ratio_to_floor: float | None = doc("p50 / the floor graph's p50 (models only)", None)
 
 
@@ -856,6 +961,15 @@ class Machine(Record):
 
 
 @dataclass
+class LoadReading(Record):
+    """Other work on the machine at one moment (Linux /proc; null fields elsewhere)."""
+
+    load_average: list[float] | None = doc("1, 5 and 15-minute load averages (os.getloadavg)")
+    steal_percent: float | None = doc("CPU time stolen by the hypervisor over a short sample, %")
+    cores: int | None = doc("usable cores the load is compared with")
+
+
+@dataclass
 class CBench(Record):
     """The C student at batch 1, timed in C, beside onnxruntime in the same run."""
 
@@ -884,7 +998,7 @@ class CBench(Record):
 class BenchReport(Record):
     FILE: ClassVar[str | None] = None  # bench/<target>.json (bench_file)
     STAGE: ClassVar[str] = "bench"
-    FORMAT: ClassVar[int] = 2
+    FORMAT: ClassVar[int] = 3  # 3: throughput from p50 (2: from the mean); load_start/load_end
     VERSION_FIELD: ClassVar[str] = "bench_format"
 
     kdedge_version: str = doc("kdedge that measured")
@@ -900,15 +1014,19 @@ class BenchReport(Record):
     errors: int = doc("models that failed")
     mismatched: int = doc("models whose sha256 differs from run.json")
     warning: str | None = doc("set on an emulated machine", None)
+    load_start: LoadReading | None = doc("the machine's load when the bench started", None)
+    load_end: LoadReading | None = doc("the machine's load when it ended", None)
+    overloaded: bool = doc("the load average exceeded the usable cores at start or end: "
+                           "timings are inflated by other work", False)
     c_student: CBench | None = doc("the C student (c/ of the benched folder) timed in C; null "
                                    "when there is none, or with c_student_error", None)
     c_student_error: str | None = doc("why the C student in c/ was not timed (e.g. no gcc on "
                                       "this machine)", None)
-    bench_format: int = doc("format version of this file", 2)
+    bench_format: int = doc("format version of this file", 3)
 
 
 # Every top-level file, in the order docs/run-dir.md lists them.
-FILES: tuple[type[Record], ...] = (Manifest, Preprocessing, ModelsFile, Metrics, History,
+FILES: tuple[type[Record], ...] = (Manifest, Preprocessing, ModelsFile, Metrics, History, Search,
                                    ExportSummary, BenchReport)
 
 

@@ -1,9 +1,12 @@
-"""`kdedge distill`: data → teacher → feature ranking → KD student (and a no-KD baseline) → run dir.
+"""`kdedge distill`: data → teacher → feature ranking → the smallest student that keeps the
+teacher (and a no-KD twin) → baselines and paired verdicts → run dir.
 
-Top to bottom: `prepare` loads and splits the data and picks the positive class; `train_teacher`
-and `train_student` train and score one model each (callable in a loop); `kdedge.baselines` fits
-the scikit-learn references on the same split; `paired_comparisons` judges every pair row by row
-(`kdedge.verdicts`); the `*_record` builders turn the results into the records of
+Top to bottom: `prepare` loads and splits the data and picks the positive class;
+`train_teacher` fits the MLP or GBDT teacher (kdedge.teacher); `train_all` ranks the features,
+builds the students' training set (kdedge.student, with optional transfer rows), chooses the KD
+student — searched (kdedge.search) or fixed — and trains its no-KD and all-features twins;
+`evaluate` fits the scikit-learn references (kdedge.baselines) and judges every pair row by row
+(kdedge.verdicts); the `*_record` builders turn the results into the records of
 `kdedge.contract`; `distill` runs them in order and `_write_run` commits the directory.
 """
 
@@ -11,50 +14,64 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import platform
 import shutil
 import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from safetensors.numpy import save as save_arrays
 from safetensors.torch import save as save_safetensors
 
 import kdedge
 from kdedge import contract, rundir
 from kdedge.baselines import Baseline, fit_baselines
-from kdedge.contract import (BASELINES, CALIBRATION_ROWS, MODEL_NAMES, STUDENT_ALL_FEATURES,
+from kdedge.contract import (BASELINES, CALIBRATION_ROWS, EXPORTED_BASELINES, MODEL_NAMES,
+                             STUDENT_ALL_FEATURES, TEACHER_KINDS, TRANSFER_METHODS,
                              BaselineMetrics, DataInfo, History, KDConfig, Manifest, Metrics,
-                             ModelMetrics, ModelsFile, PairedComparison, Preprocessing,
-                             SplitClassCounts, SplitSizes, StudentConfig, TeacherConfig,
-                             TrainingHistory, write_record)
+                             ModelMetrics, ModelsFile, PairedComparison, Preprocessing, Search,
+                             SplitClassCounts, SplitSizes, StudentConfig, TrainingHistory,
+                             write_record)
 from kdedge.data import (SPLIT_PARAMETERS, Classes, Dataset, Split, dataset_name, load_dataset,
                          positive_class, split_dataset, summarise)
 from kdedge.fold import fold_model
 from kdedge.log import get_logger
 from kdedge.metrics import agreement, classification_metrics, extend
-from kdedge.models import build_model, count_params, default_rank, weight_bytes
-from kdedge.params import Flag, Optional, Real, Text, Whole, WholeList, check_params
+from kdedge.models import count_params, default_rank, weight_bytes
+from kdedge.params import Flag, OneOf, Optional, Real, Text, Whole, WholeList, check_params
 from kdedge.ranking import rank_features
 from kdedge.rundir import KdedgeError
-from kdedge.train import Progress, TrainConfig, fit, kd_loss, predict_logits
+from kdedge.search import (SCREEN_ROWS, VAL_ROWS, Architecture, Fitted, Screening, fit_candidate,
+                           fixed_student, make_judge, search_student)
+from kdedge.sklearn_models import linear_arrays, linear_config, tree_arrays, trees_config
+from kdedge.student import TrainingSet, fit_student, training_set
+from kdedge.teacher import FittedTeacher, Logits, batched, fit_gbdt, fit_mlp
+from kdedge.train import TrainConfig, predict_logits, seeded
 from kdedge.verdicts import bootstrap_weights, paired_accuracy, paired_pr_auc, paired_recall
 
 DEFAULT_FEATURES = 6  # k, as in the seed report (6 of 13)
 PACKAGES = ("torch", "numpy", "scikit-learn", "pandas", "pyarrow", "safetensors", "onnx",
             "onnxruntime", "onnxscript", "matplotlib", "fire")
 PARAMETERS = {
-    "data": Optional(Text()), "target": Optional(Text()), "features": Optional(Whole(1)),
-    "positive": Optional(Text()),
+    "data": Optional(Text()), "target": Optional(Text()), "no_header": Flag(),
+    "features": Optional(Whole(1)), "positive": Optional(Text()),
     "out": Optional(Text()), "force": Flag(), "seed": Whole(0), **SPLIT_PARAMETERS,
-    "teacher_hidden": WholeList(1), "rank": Optional(Whole(1)), "student_hidden": WholeList(1),
+    "teacher": OneOf(TEACHER_KINDS), "teacher_hidden": WholeList(1),
+    "student": OneOf(("search", "fixed")), "rank": Optional(Whole(1)),
+    "student_hidden": Optional(WholeList(1)), "fidelity": Real(0, 1, closed="right"),
+    "search_seconds": Real(0, None), "transfer": OneOf(TRANSFER_METHODS),
     "temperature": Real(0, None, closed="neither"), "alpha": Real(0, 1),
     "max_epochs": Whole(1), "patience": Whole(1),
     "batch_size": Whole(2),  # BatchNorm needs two rows
     "lr": Real(0, None, closed="neither"), "runs_root": Text(), "threads": Whole(1),
 }
+FIXED_HIDDEN = [32]  # the fixed-size student's head (--student fixed)
+RANKING_ROWS = 20_000  # validation rows permutation importance uses at most (seeded subsample)
 # The paired verdicts distill records, (a, b): a is the reference, b the model judged, so
 # "b_worse" always reads "b is significantly worse than a". Baselines and the teacher are the
 # references of the models distilled from or compared with them.
@@ -76,7 +93,7 @@ _log = get_logger("distill")
 class Trained:
     """A trained model with its training curves, test-split probabilities and metrics."""
 
-    model: torch.nn.Module
+    model: Any  # a torch Teacher/Student, or the GBDT teacher (HistGradientBoostingClassifier)
     history: TrainingHistory
     probabilities: np.ndarray  # [test rows, C], float64
     metrics: ModelMetrics
@@ -91,7 +108,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 def probabilities(model: torch.nn.Module, X_raw: np.ndarray, scaler: contract.Scaler) -> np.ndarray:
     """Class probabilities [rows, C] (float64) of a torch model on raw rows over its inputs."""
-    return _softmax(predict_logits(model, scaler.transform(X_raw)))
+    return _softmax(batched(lambda X: predict_logits(model, scaler.transform(X)))(X_raw))
 
 
 @contextlib.contextmanager
@@ -103,21 +120,6 @@ def _torch_threads(threads: int):
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-@contextlib.contextmanager
-def _seeded(seed: int):
-    """torch's global RNG seeded for model initialisation and deterministic kernels on, both
-    restored on exit: a library call leaves no process-wide state behind."""
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        torch.use_deterministic_algorithms(True)
-        try:
-            yield
-        finally:
-            torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
 
 
 def _score(model: torch.nn.Module, history: dict, split: Split, index: list[int],
@@ -133,9 +135,27 @@ def _score(model: torch.nn.Module, history: dict, split: Split, index: list[int]
     metrics = extend(
         quality, ModelMetrics, params=count_params(model), macs=folded.macs,
         flops=2 * folded.macs, macs_unfolded=folded.macs_before, weight_bytes=weight_bytes(model),
-        n_features=model.config.n_features, best_epoch=history["best_epoch"])
+        n_features=model.config.n_features, best_epoch=history["best_epoch"],
+        family=model.config.kind if model.config.kind == "student" else "mlp")
     return Trained(model=model, history=TrainingHistory(**history), probabilities=proba,
                    metrics=metrics)
+
+
+def _score_gbdt(teacher: FittedTeacher, split: Split, classes: Classes) -> Trained:
+    """The GBDT teacher's test metrics; its cost is its nodes (params) and stored bytes: trees
+    compare, they do not multiply (0 MACs)."""
+    proba = np.asarray(teacher.model.predict_proba(split.X_test.astype(np.float32)),
+                       dtype=np.float64)
+    arrays = tree_arrays(teacher.model)
+    config = trees_config(teacher.model, list(range(split.X_train.shape[1])))
+    quality = classification_metrics(split.y_test, proba, class_names=classes.names,
+                                      positive=classes.positive)
+    metrics = extend(quality, ModelMetrics, params=config.nodes, macs=0, flops=0,
+                     macs_unfolded=0, weight_bytes=sum(a.nbytes for a in arrays.values()),
+                     n_features=config.n_features, best_epoch=teacher.history["best_epoch"],
+                     family="gbdt")
+    return Trained(model=teacher.model, history=TrainingHistory(**teacher.history),
+                   probabilities=proba, metrics=metrics)
 
 
 def training_bytes(n_features: int, *, teacher_hidden: list[int], rank: int | None) -> int:
@@ -148,85 +168,107 @@ def training_bytes(n_features: int, *, teacher_hidden: list[int], rank: int | No
 
 def prepare(data: str | None, *, target: str | None, features: int | None,
             positive: str | None, test_size: float, val_size: float, seed: int,
+            no_header: bool = False,
             teacher_hidden: list[int] = (256, 128),
-            rank: int | None = None) -> tuple[Dataset, Split, int, Classes]:
-    """Load, validate and split the data; resolve k (`features`) against the columns and the
-    positive class (`positive`, else the training split's minority class) against the labels.
-    A table too large to train on with `teacher_hidden` and `rank` is refused before it is read.
+            rank: int | None = None) -> tuple[Dataset, Split, int | None, Classes]:
+    """Load, validate and split the data; check k (`features`) against the columns and resolve
+    the positive class (`positive`, else the training split's minority class) against the
+    labels. A table too large to train on with `teacher_hidden` and `rank` is refused before it
+    is read.
 
     Returns:
-        (dataset, split, k, classes); `features=None` means DEFAULT_FEATURES, or every column
-        when the data has fewer.
+        (dataset, split, k or None (the search picks it), classes)
     """
-    ds = load_dataset(data, target=target, training_bytes=lambda n: training_bytes(
-        n, teacher_hidden=list(teacher_hidden), rank=rank))
+    ds = load_dataset(data, target=target, no_header=no_header,
+                      training_bytes=lambda n: training_bytes(
+                          n, teacher_hidden=list(teacher_hidden), rank=rank))
     n = len(ds.feature_names)
-    k = min(DEFAULT_FEATURES, n) if features is None else features
-    if not 1 <= k <= n:
+    if features is not None and not 1 <= features <= n:
         dropped = summarise(ds.dropped_constant) if ds.dropped_constant else "none"
         raise KdedgeError(
             f"--features {features} is out of range: the data has {n} usable feature columns "
             f"(constant columns dropped: {dropped}); choose 1..{n}"
         )
     split = split_dataset(ds, test_size=test_size, val_size=val_size, seed=seed)
-    return ds, split, k, positive_class(ds.class_names, split.y_train, positive)
+    return ds, split, features, positive_class(ds.class_names, split.y_train, positive)
 
 
-def train_teacher(split: Split, classes: Classes, *, hidden: list[int], train: TrainConfig,
-                  seed: int) -> Trained:
-    """Train the teacher MLP on all features; early-stopped on validation cross-entropy."""
-    config = TeacherConfig(n_features=split.X_train.shape[1], n_classes=len(classes.names),
-                           hidden=list(hidden))
-    with _seeded(seed):
-        model = build_model(config)
-        history = fit(model, split.scaler.transform(split.X_train), split.y_train,
-                      split.scaler.transform(split.X_val), split.y_val, config=train, seed=seed,
-                      loss_fn=lambda logits, y, _aux: torch.nn.functional.cross_entropy(logits, y),
-                      progress=Progress("teacher"))
-    return _score(model, history, split, list(range(config.n_features)), classes)
-
-
-def train_student(split: Split, teacher: torch.nn.Module, selected_index: list[int],
-                  classes: Classes, *, rank: int, hidden: list[int], kd: KDConfig,
-                  train: TrainConfig, seed: int, label: str = "student") -> Trained:
-    """Distil the teacher into a factorized student that reads only `selected_index` features.
-
-    The teacher (eval mode, no gradients) sees all features; the student sees its k columns.
-    `kd.alpha = 1` trains the same student on the labels alone (the no-KD baseline).
-    """
-    sel = list(selected_index)
-    X_train, X_val = split.scaler.transform(split.X_train), split.scaler.transform(split.X_val)
-    teacher.eval()
-    teacher_train, teacher_val = predict_logits(teacher, X_train), predict_logits(teacher, X_val)
-    config = StudentConfig(n_features=len(sel), n_classes=len(classes.names), rank=rank,
-                           hidden=list(hidden))
-
-    def loss_fn(logits, y, teacher_logits):
-        return kd_loss(logits, teacher_logits, y, temperature=kd.temperature, alpha=kd.alpha)
-
-    with _seeded(seed):  # same seed → same initial weights for the KD and no-KD students
-        model = build_model(config)
-        history = fit(model, X_train[:, sel], split.y_train, X_val[:, sel], split.y_val,
-                      config=train, seed=seed, loss_fn=loss_fn, aux_train=teacher_train,
-                      aux_val=teacher_val, progress=Progress(label))
-    return _score(model, history, split, sel, classes)
-
-
-def train_students(split: Split, teacher: torch.nn.Module, selected_index: list[int],
-                   classes: Classes, *, rank: int | None, hidden: list[int], kd: KDConfig,
-                   train: TrainConfig, seed: int) -> dict[str, Trained]:
-    """The KD student and the no-KD student on the k selected features, and the KD student's
-    architecture on every feature (`student_all_features`, scored only): if it matches the
-    teacher where the k-feature student does not, k is too small; if it loses too, the student
-    is. Its rank is `rank` when given, else default_rank of its own inputs (the same rule)."""
+def train_teacher(split: Split, classes: Classes, *, kind: str, hidden: list[int],
+                  train: TrainConfig, seed: int, threads: int) -> tuple[FittedTeacher, Trained]:
+    """The teacher of `kind` (mlp or gbdt) on every feature, scored on the test split."""
+    if kind == "gbdt":
+        teacher = fit_gbdt(split, seed=seed, threads=threads)
+        return teacher, _score_gbdt(teacher, split, classes)
+    with seeded(seed):
+        teacher = fit_mlp(split, len(classes.names), hidden=hidden, train=train, seed=seed)
     every = list(range(split.X_train.shape[1]))
-    plans = (("student", selected_index, kd),
-             ("student_no_kd", selected_index, KDConfig(kd.temperature, 1.0)),
-             (STUDENT_ALL_FEATURES, every, kd))
-    return {label: train_student(split, teacher, index, classes,
-                                 rank=rank or default_rank(len(index)), hidden=hidden, kd=config,
-                                 train=train, seed=seed, label=label)
-            for label, index, config in plans}
+    return teacher, _score(teacher.model, teacher.history, split, every, classes)
+
+
+def _subsample(rows: int, limit: int, seed: int) -> np.ndarray | None:
+    """A seeded sorted subsample of `limit` of `rows` row indices; None when rows <= limit."""
+    if rows <= limit:
+        return None
+    return np.sort(np.random.default_rng(seed).permutation(rows)[:limit])
+
+
+def screening(split: Split, full: TrainingSet, teacher: Logits, order: list[int],
+              classes: Classes, *, kd: KDConfig, train: TrainConfig, seed: int) -> Screening:
+    """The rows the size search fits candidates on: the full training set when it is at most
+    SCREEN_ROWS training and VAL_ROWS validation rows, else a seeded subsample of each."""
+    train_rows = _subsample(len(split.y_train), SCREEN_ROWS, seed)
+    val_rows = _subsample(len(split.y_val), VAL_ROWS, seed + 1)
+    data = full if train_rows is None and val_rows is None else training_set(
+        split, teacher, transfer=full.transfer, seed=seed, train_rows=train_rows,
+        val_rows=val_rows)
+    return Screening(data=data, order=order, scaler=split.scaler, n_classes=len(classes.names),
+                     positive=classes.positive, kd=kd, train=train, seed=seed)
+
+
+def choose_student(screen: Screening, full: TrainingSet, *, plan: dict, n_features: int,
+                   fixed_k: int | None) -> tuple[Search, Fitted]:
+    """The KD student: searched (plan["student"] == "search") or of the fixed size plan gives,
+    refitted on every training row when the screening rows were a subsample."""
+    if plan["student"] == "search":
+        record, winner = search_student(screen, n_features=n_features, fixed_k=fixed_k,
+                                        fidelity=plan["fidelity"],
+                                        budget_seconds=plan["search_seconds"])
+        _log.info(record.message)
+    else:
+        k = fixed_k or min(DEFAULT_FEATURES, n_features)
+        arch = Architecture(k, plan["rank"] or default_rank(k), tuple(plan["student_hidden"]))
+        record, winner = fixed_student(screen, arch, fidelity=plan["fidelity"])
+    if screen.data is full:
+        return record, winner
+    judge = make_judge(full, positive=screen.positive, fidelity=plan["fidelity"],
+                       seed=screen.seed)
+    refit = fit_candidate(winner.arch, "refit", full, screen.order, screen.scaler, judge,
+                          n_classes=screen.n_classes, kd=screen.kd, train=screen.train,
+                          seed=screen.seed, label="student")
+    record.candidates.append(refit.record)
+    return record, refit
+
+
+def train_students(split: Split, full: TrainingSet, winner: Fitted, order: list[int],
+                   classes: Classes, *, kd: KDConfig, train: TrainConfig,
+                   seed: int) -> dict[str, Trained]:
+    """The chosen KD student scored, the same student without KD (labels only) and its
+    architecture on every feature (`student_all_features`, scored only: if it matches the
+    teacher where the k-feature student does not, k is too small; if it loses too, the
+    student is), its rank scaled by n/k."""
+    n, arch = split.X_train.shape[1], winner.arch
+    columns = order[:arch.k]
+    trained = {"student": _score(winner.model, winner.history, split, columns, classes)}
+    plans = (("student_no_kd", columns, arch.rank, KDConfig(kd.temperature, 1.0)),
+             (STUDENT_ALL_FEATURES, order, math.ceil(arch.rank * n / arch.k), kd))
+    for label, index, rank, config in plans:
+        student = StudentConfig(n_features=len(index), n_classes=len(classes.names), rank=rank,
+                                hidden=list(arch.hidden))
+        with seeded(seed):  # same seed → same initial weights for the KD and no-KD students
+            model, history = fit_student(full, index, student, kd=config, train=train, seed=seed,
+                                         label=label)
+        trained[label] = _score(model, history, split, index, classes)
+    return trained
 
 
 def data_record(ds: Dataset, split: Split, classes: Classes) -> DataInfo:
@@ -303,8 +345,8 @@ def model_warnings(models: dict[str, ModelMetrics | BaselineMetrics],
 
 
 def metrics_record(trained: dict[str, Trained], baselines: dict[str, Baseline], ranking: dict,
-                   data: DataInfo, comparisons: list[PairedComparison],
-                   classes: Classes) -> Metrics:
+                   data: DataInfo, comparisons: list[PairedComparison], classes: Classes,
+                   search: Search) -> Metrics:
     """metrics.json from the trained models, the baselines, the paired verdicts (agreement on
     the test split) and the ranking; the warnings of `model_warnings`."""
     labels = {name: t.probabilities.argmax(1) for name, t in trained.items()}
@@ -317,33 +359,38 @@ def metrics_record(trained: dict[str, Trained], baselines: dict[str, Baseline], 
         student_all_features=models[STUDENT_ALL_FEATURES],
         baselines={name: b.metrics for name, b in baselines.items()}, comparisons=comparisons,
         teacher_useful=teacher_is_useful(comparisons),
-        warnings=model_warnings(models, comparisons, classes),
+        warnings=model_warnings(models, comparisons, classes) + (
+            [] if search.met_target else [search.message]),
         agreement=agree, disagreement=1.0 - agree,
         agreement_no_kd=agreement(labels["teacher"], labels["student_no_kd"]),
         kd_gain=models["student"].accuracy - models["student_no_kd"].accuracy,
         selected_features=list(ranking["selected"]),
         feature_importance=ranking["importance"], feature_importance_std=ranking["importance_std"],
-        importance_method=ranking["method"], data=data)
+        importance_method=ranking["method"], data=data,
+        teacher_kind=models["teacher"].family if models["teacher"].family == "gbdt" else "mlp",
+        student_search=search.message if search.mode == "search" else None)
 
 
 def evaluate(trained: dict[str, Trained], ds: Dataset, split: Split, classes: Classes,
-             ranking: dict, selected_index: list[int], *,
-             seed: int) -> tuple[Metrics, dict[str, np.ndarray]]:
+             ranking: dict, selected_index: list[int], search: Search, *,
+             seed: int) -> tuple[Metrics, dict[str, np.ndarray], dict[str, Baseline]]:
     """Fit the baselines, judge every pair row by row, build metrics.json and log its warnings.
 
     Returns:
         (metrics.json's record, predictions.npz's arrays: every model's and baseline's
-        test-split probabilities)
+        test-split probabilities, the fitted baselines)
     """
+    _log.info("[5/5] baselines (majority, logistic regressions, gradient boosting) and "
+              "paired verdicts")
     baselines = fit_baselines(split, selected_index, classes, seed=seed)
     predictions = {**{name: t.probabilities for name, t in trained.items()},
                    **{name: b.probabilities for name, b in baselines.items()}}
     comparisons = paired_comparisons(split.y_test, predictions, classes, seed=seed)
     metrics = metrics_record(trained, baselines, ranking, data_record(ds, split, classes),
-                             comparisons, classes)
+                             comparisons, classes, search)
     for warning in metrics.warnings:
         _log.warning(warning)  # shown even with --quiet
-    return metrics, predictions
+    return metrics, predictions, baselines
 
 
 def preprocessing_record(ds: Dataset, split: Split, selected: list[str]) -> Preprocessing:
@@ -396,13 +443,29 @@ def _claimed(out: str | None, runs_root: str, name: str, force: bool):
         rundir.clean_debris(out_dir)
 
 
-def _write_run(out_dir: Path, *, models: dict[str, torch.nn.Module],
-               predictions: dict[str, np.ndarray], split: Split, ds: Dataset,
-               records: list[contract.Record], manifest: Manifest, seed: int) -> None:
+def weight_blobs(trained: dict[str, Trained],
+                 baselines: dict[str, Baseline]) -> dict[str, bytes]:
+    """safetensors of every saved model: torch state dicts, and the arrays of the GBDT teacher
+    and of the exported baselines (kdedge.sklearn_models; no pickle)."""
+    blobs = {}
+    for name in MODEL_NAMES:
+        model = trained[name].model
+        blobs[contract.weights_file(name)] = (
+            save_safetensors(model.state_dict()) if isinstance(model, torch.nn.Module)
+            else save_arrays(tree_arrays(model)))
+    for name in EXPORTED_BASELINES:
+        estimator = baselines[name].estimator
+        arrays = tree_arrays(estimator) if name == "hgb_all" else linear_arrays(estimator)
+        blobs[contract.weights_file(name)] = save_arrays(arrays)
+    return blobs
+
+
+def _write_run(out_dir: Path, *, blobs: dict[str, bytes], predictions: dict[str, np.ndarray],
+               split: Split, ds: Dataset, records: list[contract.Record], manifest: Manifest,
+               seed: int) -> None:
     """Build the whole run directory in a staging folder, record every sha256, then commit."""
     calib = np.random.default_rng(seed).permutation(len(split.y_train))[:CALIBRATION_ROWS]
-    blobs = {contract.weights_file(name): save_safetensors(model.state_dict())
-             for name, model in models.items()}
+    blobs = dict(blobs)
     blobs[contract.SPLIT_NPZ] = _npz_bytes(
         X_val=split.X_val.astype(np.float32), y_val=split.y_val,
         X_test=split.X_test.astype(np.float32), y_test=split.y_test,
@@ -424,12 +487,22 @@ def _write_run(out_dir: Path, *, models: dict[str, torch.nn.Module],
         raise
 
 
-def run_records(trained: dict[str, Trained], metrics: Metrics, preprocessing: Preprocessing,
-                kd: KDConfig) -> list[contract.Record]:
-    """metrics.json, preprocessing.json, models.json and history.json of the saved models."""
-    configs = {name: trained[name].model.config for name in MODEL_NAMES}
-    return [metrics, preprocessing, ModelsFile(**configs, kd=kd),
-            History(**{name: trained[name].history for name in MODEL_NAMES})]
+def run_records(trained: dict[str, Trained], baselines: dict[str, Baseline], metrics: Metrics,
+                preprocessing: Preprocessing, kd: KDConfig,
+                search: Search) -> list[contract.Record]:
+    """metrics.json, preprocessing.json, models.json, history.json and search.json."""
+    every = list(range(len(preprocessing.feature_names)))
+    configs = {name: trained[name].model.config for name in ("student", "student_no_kd")}
+    teacher = trained["teacher"].model
+    configs["teacher"] = (teacher.config if isinstance(teacher, torch.nn.Module)
+                          else trees_config(teacher, every))
+    stored = {}
+    for name in EXPORTED_BASELINES:
+        baseline = baselines[name]
+        stored[name] = (trees_config(baseline.estimator, baseline.columns) if name == "hgb_all"
+                        else linear_config(baseline.estimator, baseline.columns))
+    return [metrics, preprocessing, ModelsFile(**configs, kd=kd, baselines=stored),
+            History(**{name: trained[name].history for name in MODEL_NAMES}), search]
 
 
 def manifest_record(out_dir: Path, *, seed: int, config: dict, started: float) -> Manifest:
@@ -441,63 +514,110 @@ def manifest_record(out_dir: Path, *, seed: int, config: dict, started: float) -
                                           "seconds": round(time.perf_counter() - started, 2)}})
 
 
-def distill(*, data: str | None = None, target: str | None = None, features: int | None = None,
-            positive: str | None = None, out: str | None = None, force: bool = False,
-            seed: int = 0, test_size: float = 0.2, val_size: float = 0.2,
-            teacher_hidden: list[int] = (256, 128), rank: int | None = None,
-            student_hidden: list[int] = (32,), temperature: float = 4.0, alpha: float = 0.5,
-            max_epochs: int = 150, patience: int = 15, batch_size: int = 128, lr: float = 3e-3,
-            runs_root: str = "runs", threads: int = 1) -> Path:
-    """Train teacher, rank features, distil the k-feature student, fit the baselines and judge
-    every pair row by row; write a new run directory.
+def distill(*, data: str | None = None, target: str | None = None, no_header: bool = False,
+            features: int | None = None, positive: str | None = None, out: str | None = None,
+            force: bool = False, seed: int = 0, test_size: float = 0.2, val_size: float = 0.2,
+            teacher: str = "mlp", teacher_hidden: list[int] = (256, 128),
+            student: str = "search", rank: int | None = None,
+            student_hidden: list[int] | None = None, fidelity: float = 0.98,
+            search_seconds: float = 60.0, transfer: str = "none", temperature: float = 4.0,
+            alpha: float = 0.5, max_epochs: int = 150, patience: int = 15, batch_size: int = 128,
+            lr: float = 3e-3, runs_root: str = "runs", threads: int = 1) -> Path:
+    """Train the teacher, rank features, find and distil the smallest student that keeps the
+    teacher (or a fixed-size one), fit the baselines and judge every pair row by row; write a
+    new run directory.
 
     Args:
+        no_header: the file has no header row: columns are col_0.., --target may be an index.
+        features: k; None lets the size search pick it (fixed size: 6, or every column).
         positive: binary data: the positive class's label (default: the training split's
             minority class).
+        teacher: mlp (the original report's) or gbdt (HistGradientBoostingClassifier).
+        student: search (kdedge.search) or fixed; --rank or --student_hidden imply fixed.
+        fidelity: validation agreement with the teacher the searched student must reach.
+        search_seconds: wall-clock budget of the search's candidate fits.
+        transfer: none, or munge: synthetic rows labelled by the teacher (kdedge.transfer).
         threads: torch intra-op threads (models this small only spin a second one).
 
-    Returns:
-        The run directory (docs/run-dir.md lists what it holds).
+    Returns the run directory (docs/run-dir.md lists what it holds).
     """
     started = time.perf_counter()
-    teacher_hidden, student_hidden = list(teacher_hidden), list(student_hidden)
+    teacher_hidden = list(teacher_hidden)
+    student_hidden = None if student_hidden is None else list(student_hidden)
     check_params(PARAMETERS, locals())
+    plan = student_plan(student, rank=rank, student_hidden=student_hidden, fidelity=fidelity,
+                        search_seconds=search_seconds)
     with _claimed(out, runs_root, dataset_name(data), force) as out_dir, _torch_threads(threads):
         ds, split, k, classes = prepare(data, target=target, features=features, positive=positive,
                                         test_size=test_size, val_size=val_size, seed=seed,
-                                        teacher_hidden=teacher_hidden, rank=rank)
-        config = dict(data=data, target=target, features=k, positive=positive, seed=seed,
-                      test_size=test_size, val_size=val_size, teacher_hidden=teacher_hidden,
-                      rank=rank, student_hidden=student_hidden, temperature=temperature,
-                      alpha=alpha, max_epochs=max_epochs, patience=patience,
-                      batch_size=batch_size, lr=lr)
-        train_cfg = TrainConfig(max_epochs=max_epochs, patience=patience, batch_size=batch_size,
-                                lr=lr)
-        kd = KDConfig(temperature, alpha)
-
-        _log.info(f"[1/4] teacher on {len(ds.feature_names)} features, {len(split.y_train)} "
-                  "training rows")
-        teacher = train_teacher(split, classes, hidden=teacher_hidden, train=train_cfg, seed=seed)
-        _log.info("[2/4] ranking features (permutation importance)")
-        ranking = rank_features(lambda X: probabilities(teacher.model, X, split.scaler),
-                                split.X_val, split.y_val, ds.feature_names, seed=seed)
-        ranking["selected"] = ranking["order"][:k]
-        preprocessing = preprocessing_record(ds, split, ranking["selected"])
-        _log.info(f"[3/4] students on {k} features (KD and no-KD) and on all "
-                  f"{len(ds.feature_names)} features")
-        trained = {"teacher": teacher, **train_students(
-            split, teacher.model, preprocessing.selected_index, classes, rank=rank,
-            hidden=student_hidden, kd=kd, train=train_cfg, seed=seed)}
-        _log.info("[4/4] baselines (majority, logistic regressions, gradient boosting) and "
-                  "paired verdicts")
-        metrics, predictions = evaluate(trained, ds, split, classes, ranking,
-                                        preprocessing.selected_index, seed=seed)
-        _write_run(out_dir, models={name: trained[name].model for name in MODEL_NAMES},
-                   predictions=predictions, split=split, ds=ds,
-                   records=run_records(trained, metrics, preprocessing, kd),
+                                        no_header=no_header, teacher_hidden=teacher_hidden,
+                                        rank=rank)
+        config = dict(data=data, target=target, no_header=no_header, features=k,
+                      positive=positive, seed=seed, test_size=test_size, val_size=val_size,
+                      teacher=teacher, teacher_hidden=teacher_hidden, **plan, transfer=transfer,
+                      temperature=temperature, alpha=alpha, max_epochs=max_epochs,
+                      patience=patience, batch_size=batch_size, lr=lr)
+        trained, preprocessing, ranking, search, kd = train_all(
+            ds, split, classes, k=k, plan=plan, teacher_kind=teacher,
+            teacher_hidden=teacher_hidden, transfer=transfer, kd=KDConfig(temperature, alpha),
+            train=TrainConfig(max_epochs=max_epochs, patience=patience, batch_size=batch_size,
+                              lr=lr), seed=seed, threads=threads)
+        config["features"] = len(preprocessing.selected_features)  # k as resolved
+        metrics, predictions, baselines = evaluate(trained, ds, split, classes, ranking,
+                                                   preprocessing.selected_index, search, seed=seed)
+        _write_run(out_dir, blobs=weight_blobs(trained, baselines), predictions=predictions,
+                   split=split, ds=ds,
+                   records=run_records(trained, baselines, metrics, preprocessing, kd, search),
                    manifest=manifest_record(out_dir, seed=seed, config=config, started=started),
                    seed=seed)
-    _log.info(f"wrote {out_dir}  teacher acc {teacher.metrics.accuracy:.4f}  student acc "
+    _log.info(f"wrote {out_dir}  teacher acc {metrics.teacher.accuracy:.4f}  student acc "
               f"{metrics.student.accuracy:.4f}  agreement {metrics.agreement:.4f}  "
               f"({time.perf_counter() - started:.1f}s)")
     return out_dir
+
+
+def student_plan(student: str, *, rank: int | None, student_hidden: list[int] | None,
+                 fidelity: float, search_seconds: float) -> dict:
+    """How the KD student's size is chosen: searched, or fixed when asked for or when --rank
+    or --student_hidden is given (run.json's config records it)."""
+    fixed = student == "fixed" or rank is not None or student_hidden is not None
+    return dict(student="fixed" if fixed else "search", rank=rank, fidelity=fidelity,
+                student_hidden=student_hidden or FIXED_HIDDEN, search_seconds=search_seconds)
+
+
+def train_all(ds: Dataset, split: Split, classes: Classes, *, k: int | None, plan: dict,
+              teacher_kind: str, teacher_hidden: list[int], transfer: str, kd: KDConfig,
+              train: TrainConfig, seed: int, threads: int):
+    """Teacher → ranking → the students' training set → the KD student (searched or fixed) →
+    the no-KD and all-features students.
+
+    Returns:
+        (trained models by name, preprocessing.json, the ranking, search.json, the KD settings
+        with the transfer rows recorded)
+    """
+    names = ds.feature_names
+    _log.info(f"[1/5] {teacher_kind} teacher on {len(names)} features, {len(split.y_train)} "
+              "training rows")
+    fitted, teacher = train_teacher(split, classes, kind=teacher_kind, hidden=teacher_hidden,
+                                    train=train, seed=seed, threads=threads)
+    logits = fitted.logits(split.scaler)
+    _log.info("[2/5] ranking features (permutation importance)")
+    val_rows = _subsample(len(split.y_val), RANKING_ROWS, seed + 2)
+    X_rank, y_rank = ((split.X_val, split.y_val) if val_rows is None
+                      else (split.X_val[val_rows], split.y_val[val_rows]))
+    ranking = rank_features(lambda X: _softmax(logits(X)), X_rank, y_rank, names, seed=seed)
+    order = [names.index(name) for name in ranking["order"]]
+    shown = ranking["order"][:8]
+    _log.info(f"      ranked: {', '.join(shown)}{' …' if len(names) > len(shown) else ''}")
+    _log.info(f"[3/5] the students' training set (transfer: {transfer})")
+    full = training_set(split, logits, transfer=transfer, seed=seed)
+    kd = KDConfig(kd.temperature, kd.alpha, transfer=transfer, transfer_rows=full.transfer_rows)
+    screen = screening(split, full, logits, order, classes, kd=kd, train=train, seed=seed)
+    _log.info("[4/5] " + ("size search" if plan["student"] == "search" else "fixed-size student")
+              + " and the no-KD and all-features students")
+    search, winner = choose_student(screen, full, plan=plan, n_features=len(names), fixed_k=k)
+    ranking["selected"] = ranking["order"][:winner.arch.k]
+    preprocessing = preprocessing_record(ds, split, ranking["selected"])
+    trained = {"teacher": teacher, **train_students(split, full, winner, order, classes, kd=kd,
+                                                    train=train, seed=seed)}
+    return trained, preprocessing, ranking, search, kd

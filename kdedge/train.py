@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from dataclasses import dataclass
@@ -15,6 +16,10 @@ from torch import nn
 from kdedge.log import get_logger
 
 _log = get_logger("distill")
+# The label of a synthetic transfer row (kdedge.transfer): torch's default ignore_index, so the
+# hard-label cross-entropy skips it and averages over the labelled rows of the batch.
+UNLABELLED = -100
+FORWARD_ROWS = 8192  # rows per forward pass when scoring (not training) a model
 
 
 @dataclass
@@ -34,9 +39,12 @@ def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, y: torch
 
     loss = α·CE(y, s) + (1−α)·T²·KL(softmax(t/T) ‖ softmax(s/T)), KL with reduction='batchmean'.
     The T² keeps the soft term's gradients on the same scale as the hard term's when T changes.
-    α = 1 is plain cross-entropy (the no-KD baseline).
+    α = 1 is plain cross-entropy (the no-KD baseline). Rows labelled UNLABELLED (transfer rows)
+    count in the soft term only.
     """
-    hard = F.cross_entropy(student_logits, y)
+    labelled = y != UNLABELLED
+    # transfer rows (label UNLABELLED) carry only the soft term; a batch of them alone has none
+    hard = F.cross_entropy(student_logits, y) if bool(labelled.any()) else student_logits.sum() * 0
     if alpha >= 1.0:
         return hard
     soft = F.kl_div(F.log_softmax(student_logits / temperature, dim=1),
@@ -112,7 +120,7 @@ def fit(model: nn.Module, X_train: np.ndarray, y_train: np.ndarray, X_val: np.nd
             total += float(loss.detach()) * len(idx)
         model.eval()
         with torch.no_grad():
-            logits = model(Xv)
+            logits = _forward(model, Xv)
             val_loss = float(loss_fn(logits, yv, av))
             val_acc = float((logits.argmax(1) == yv).float().mean())
         history["train_loss"].append(total / len(yt))
@@ -137,4 +145,28 @@ def predict_logits(model: nn.Module, X: np.ndarray) -> np.ndarray:
     """Logits [rows, C] of `model` in eval mode on standardised float32 rows, no gradients."""
     model.eval()
     with torch.no_grad():
-        return model(as_tensor(X)).numpy()
+        return _forward(model, as_tensor(X)).numpy()
+
+
+def _forward(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """model(X) in chunks of FORWARD_ROWS rows: the activations of a wide layer stay a few MB
+    whatever the number of rows (one pass over 80k validation rows held 80 MB per layer)."""
+    if len(X) <= FORWARD_ROWS:
+        return model(X)
+    return torch.cat([model(X[start:start + FORWARD_ROWS])
+                      for start in range(0, len(X), FORWARD_ROWS)])
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """torch's global RNG seeded for model initialisation and deterministic kernels on, both
+    restored on exit: a library call leaves no process-wide state behind."""
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        torch.use_deterministic_algorithms(True)
+        try:
+            yield
+        finally:
+            torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)

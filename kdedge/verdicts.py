@@ -28,19 +28,20 @@ from kdedge.contract import PairedComparison
 
 BOOTSTRAP = 2000  # resamples: the 2.5% tail then rests on 50 of them
 LEVEL = 0.95
-MAX_WEIGHT_CELLS = 50_000_000  # resamples × rows held at once (200 MB of int32)
+MAX_WEIGHT_CELLS = 20_000_000  # resamples × rows held at once (80 MB of int32)
 
 
 def bootstrap_weights(n_rows: int, *, seed: int, resamples: int = BOOTSTRAP) -> np.ndarray:
     """[resamples, n_rows] int32 counts: how often each row is drawn in each resample (each row
     of the result sums to n_rows). Above MAX_WEIGHT_CELLS the number of resamples is lowered
-    (at least 200) so a large test split cannot exhaust memory."""
+    (at least 200) so a large test split cannot exhaust memory; resamples are drawn one at a
+    time, so the result is the only large array (the same draws as one (resamples, n) block)."""
     resamples = max(200, min(resamples, MAX_WEIGHT_CELLS // max(n_rows, 1)))
     rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n_rows, size=(resamples, n_rows))
-    flat = (np.arange(resamples)[:, None] * n_rows + draws).ravel()
-    counts = np.bincount(flat, minlength=resamples * n_rows)
-    return counts.reshape(resamples, n_rows).astype(np.int32)
+    counts = np.empty((resamples, n_rows), dtype=np.int32)
+    for row in counts:
+        row[:] = np.bincount(rng.integers(0, n_rows, size=n_rows), minlength=n_rows)
+    return counts
 
 
 def mcnemar_exact(only_a: int, only_b: int) -> float:

@@ -34,11 +34,22 @@ def copy_run(src: Path, dst: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory) -> Path:
-    """A short-trained distill run on the default data (a few seconds on 2 cores)."""
+    """A short-trained distill run on the default data (a few seconds on 2 cores): the fixed-size
+    student (k = 6, rank 4, head 32), so readers are tested on a known shape; `searched_run`
+    has the size search."""
     from kdedge.distill import distill
 
     out = tmp_path_factory.mktemp("runs") / "small"
-    return distill(out=str(out), max_epochs=6, patience=3)
+    return distill(out=str(out), max_epochs=6, patience=3, student="fixed")
+
+
+@pytest.fixture(scope="session")
+def searched_run(tmp_path_factory) -> Path:
+    """The size search on the default data with short fits and a GBDT teacher (about 15 s)."""
+    from kdedge.distill import distill
+
+    out = tmp_path_factory.mktemp("runs") / "searched"
+    return distill(out=str(out), max_epochs=8, patience=3, teacher="gbdt", search_seconds=600)
 
 
 @pytest.fixture(scope="session")

@@ -58,7 +58,7 @@ def test_read_record_gives_typed_nested_objects(small_run):
     (lambda d: d["student"].update(accuracy="high"), "field student.accuracy should be float"),
     (lambda d: d["data"]["split"].update(test=1.5), "field data.split.test should be int"),
     (lambda d: d.update(surprise=1), "unknown field(s) ['surprise']"),
-    (lambda d: d.update(metrics_format=99), "metrics_format is 99 but this kdedge reads 2"),
+    (lambda d: d.update(metrics_format=99), "metrics_format is 99 but this kdedge reads 3"),
     (lambda d: d["feature_importance"].update(x="big"), "field feature_importance.x should be float"),
 ])
 def test_a_damaged_file_is_refused_naming_file_and_field(small_run, tmp_path, edit, message):

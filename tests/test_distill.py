@@ -13,7 +13,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from kdedge import contract, rundir
 from kdedge.artifacts import load_run
-from kdedge.contract import (BASELINES, MODEL_NAMES, PREDICTION_KEYS, STUDENT_ALL_FEATURES,
+from kdedge.contract import (BASELINES, EXPORTED_BASELINES, MODEL_NAMES, PREDICTION_KEYS, STUDENT_ALL_FEATURES,
                              ClassificationMetrics, Metrics, SplitClassCounts, SplitSizes,
                              read_record)
 from kdedge.data import positive_class
@@ -25,7 +25,8 @@ from kdedge.verdicts import bootstrap_weights, paired_accuracy, paired_pr_auc, p
 
 RUN_FILES = {contract.RUN_JSON, contract.METRICS_JSON, contract.MODELS_JSON,
              contract.PREPROCESSING_JSON, contract.HISTORY_JSON, contract.SPLIT_NPZ,
-             contract.PREDICTIONS_NPZ, *(contract.weights_file(name) for name in MODEL_NAMES)}
+             contract.PREDICTIONS_NPZ, contract.SEARCH_JSON,
+             *(contract.weights_file(name) for name in MODEL_NAMES + EXPORTED_BASELINES)}
 
 
 def test_distill_writes_the_run_directory_contract(small_run):
@@ -214,7 +215,7 @@ def test_distill_leaves_no_global_side_effects(tmp_path):
 
 
 def test_distill_is_deterministic(small_run, tmp_path):
-    again = distill(out=str(tmp_path / "again"), max_epochs=6, patience=3)
+    again = distill(out=str(tmp_path / "again"), max_epochs=6, patience=3, student="fixed")
     first = read_record(Metrics, small_run / contract.METRICS_JSON)
     assert read_record(Metrics, again / contract.METRICS_JSON) == first
     for name in MODEL_NAMES:

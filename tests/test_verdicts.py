@@ -134,7 +134,7 @@ def test_bootstrap_weights_are_seeded_counts():
 
 
 def test_bootstrap_weights_cap_resamples_for_a_large_split(monkeypatch):
-    assert MAX_WEIGHT_CELLS == 50_000_000  # 2,000 resamples up to 25,000 test rows
+    assert MAX_WEIGHT_CELLS == 20_000_000  # 2,000 resamples up to 10,000 test rows (80 MB)
     monkeypatch.setattr("kdedge.verdicts.MAX_WEIGHT_CELLS", 10_000)
     assert bootstrap_weights(20, seed=0).shape == (500, 20)  # 10,000 cells
     assert bootstrap_weights(100, seed=0).shape == (200, 100)  # never fewer than 200

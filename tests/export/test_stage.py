@@ -18,7 +18,7 @@ from kdedge.fold import BIAS_STEP
 from kdedge import rundir
 from kdedge.artifacts import load_run
 from kdedge.cli import main
-from kdedge.contract import (EXPORT_JSON, PREPROCESSING_JSON, REJECT_THRESHOLD, RUN_JSON,
+from kdedge.contract import (EXPORT_JSON, EXPORTED_BASELINES, PREPROCESSING_JSON, REJECT_THRESHOLD, RUN_JSON,
                              ExportSummary, Preprocessing, onnx_file, read_record, write_record)
 from kdedge.export import ParityError, export_run
 from kdedge.export.parity import make_session, onnx_outputs
@@ -29,7 +29,8 @@ from kdedge.runtime.c_bench import NATIVE, ToolchainMissing, toolchain_missing
 from kdedge.runtime.interface import InterfaceError, check_interface
 from kdedge.verdicts import bootstrap_weights, paired_accuracy
 
-STEMS = ["teacher", "student", "student.int8", "student.int8-static", "student.fp16"]
+STEMS = ["teacher", "student", "student.int8", "student.int8-static", "student.fp16",
+         "logreg_k", "logreg_all", "hgb_all"]
 
 
 def test_export_run_writes_every_model(full_run, export_summary):
@@ -57,6 +58,8 @@ def test_export_run_writes_every_model(full_run, export_summary):
 def test_export_run_macs_match_metrics_json(full_run, export_summary):
     metrics = load_run(full_run).metrics
     for stem, record in export_summary.models.items():
+        if record.model in EXPORTED_BASELINES:
+            continue  # baselines: below
         assert record.macs == metrics.model(record.model).macs, stem  # counted from the graph
     for name in ("teacher", "student"):
         record = export_summary.models[name]
@@ -66,6 +69,21 @@ def test_export_run_macs_match_metrics_json(full_run, export_summary):
     # the seed teacher 13 → 256 → 128 → 2 after folding: 13·256 + 256·128 + 128·2, with biases
     assert export_summary.models["teacher"].macs == 36_352
     assert export_summary.models["teacher"].params == 36_352 + 256 + 128 + 2
+    # the logistic regressions are one MatMul of their inputs x 2 classes; trees multiply nothing
+    assert export_summary.models["logreg_k"].macs == 6 * 2
+    assert export_summary.models["logreg_all"].macs == 13 * 2
+    assert export_summary.models["hgb_all"].macs == 0
+
+
+def test_export_run_baselines_match_what_distill_scored(full_run, export_summary):
+    """Each exported baseline reproduces scikit-learn's own test-split probabilities (the
+    parity gate) and so its metrics.json accuracy."""
+    run = load_run(full_run)
+    for name in EXPORTED_BASELINES:
+        record = export_summary.models[name]
+        assert record.parity.passed and record.parity.max_abs_diff_full_batch < 1e-5
+        assert record.metrics.accuracy == run.metrics.baselines[name].accuracy
+        assert record.n_features == run.metrics.baselines[name].n_features
 
 
 def test_export_run_metrics_come_from_the_onnx_outputs(full_run, export_summary):
@@ -94,7 +112,7 @@ def test_export_run_pairs_every_variant_with_its_fp32_graph(full_run, export_sum
     run = load_run(full_run)
     x, y = run.input_rows("student"), run.split["y_test"]
     labels = {stem: onnx_outputs(make_session(onnx.load(full_run / f"onnx/{stem}.onnx")), x)[1]
-              for stem in STEMS[1:]}
+              for stem in STEMS[1:5]}  # the student's graphs
     weights = bootstrap_weights(len(y), seed=run.manifest.seed)
     for stem, record in export_summary.models.items():
         if record.variant == "fp32":
@@ -214,7 +232,8 @@ def test_export_run_judges_variants_with_known_verdicts(run_copy, monkeypatch):
     monkeypatch.setitem(stage.QUANTIZERS, "int8", _last_logit_boosted)
     monkeypatch.setitem(stage.QUANTIZERS, "fp16", _unchanged)
     summary = read_record(ExportSummary, export_run(run_copy, quantize="int8,fp16"))
-    assert list(summary.models) == ["teacher", "student", "student.int8", "student.fp16"]
+    assert list(summary.models) == ["teacher", "student", "student.int8", "student.fp16",
+                                    *EXPORTED_BASELINES]
     rejected, accepted = summary.models["student.int8"], summary.models["student.fp16"]
     assert rejected.verdict == "rejected"
     assert f"below the fp32 student's {summary.models['student'].metrics.accuracy:.4f} " \
@@ -288,10 +307,11 @@ def test_export_run_forced_with_fewer_variants_forgets_the_old_files(reexported)
     run, *_ = reexported
     manifest = rundir.read_manifest(run)
     onnx_entries = sorted(path for path in manifest.artifacts if path.startswith("onnx/"))
-    assert onnx_entries == sorted([onnx_file("teacher"), onnx_file("student"),
-                                   onnx_file("student", "int8")])
-    assert sorted(p.name for p in (run / "onnx").iterdir()) == [
-        "student.int8.onnx", "student.onnx", "teacher.onnx"]
+    kept = [onnx_file("teacher"), onnx_file("student"), onnx_file("student", "int8"),
+            *(onnx_file(name) for name in EXPORTED_BASELINES)]
+    assert onnx_entries == sorted(kept)
+    assert sorted(p.name for p in (run / "onnx").iterdir()) == sorted(
+        path.removeprefix("onnx/") for path in kept)
     assert manifest.stages["export"]["quantize"] == ["int8"]
 
 
@@ -480,3 +500,23 @@ def test_commit_outputs_keeps_the_old_c_beside_the_old_onnx(tmp_path, monkeypatc
     assert _contents(run) == {"onnx/file": "old onnx", "c/file": "old c",
                               ".onnx.new/file": "new onnx", ".c.new/file": "new c"}
     assert sorted(p.name for p in run.iterdir()) == [".c.new", ".onnx.new", "c", "onnx"]
+
+
+def test_export_run_gbdt_teacher_is_built_from_its_trees(searched_run, tmp_path):
+    """--teacher gbdt: the teacher is stored as tree arrays, exported as an ai.onnx.ml graph that
+    reproduces scikit-learn's probabilities, costs 0 MACs and is benched like any model."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(searched_run, run_dir)
+    run = load_run(run_dir)
+    assert run.models.teacher.kind == "gbdt" and not run.is_torch("teacher")
+    assert run.metrics.teacher.family == "gbdt" and run.metrics.teacher_kind == "gbdt"
+    assert run.metrics.teacher.macs == 0 and run.metrics.teacher.params == run.models.teacher.nodes
+    with pytest.raises(KdedgeError, match="stored as arrays"):
+        run.load_model("teacher")
+    summary = read_record(ExportSummary, export_run(run_dir))
+    teacher = summary.models["teacher"]
+    assert teacher.parity.passed and teacher.macs == 0 and teacher.n_features == 13
+    assert teacher.ops.get("TreeEnsembleRegressor") == 1
+    assert teacher.metrics.accuracy == run.metrics.teacher.accuracy
+    assert teacher.params == run.models.teacher.nodes  # a threshold per split, a weight per leaf
+    assert summary.models["student"].agreement_teacher == run.metrics.agreement
