@@ -13,6 +13,7 @@ student — searched (kdedge.search) or fixed — and trains its no-KD and all-f
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import math
 import platform
@@ -227,17 +228,19 @@ def screening(split: Split, full: TrainingSet, teacher: Logits, order: list[int]
 
 def choose_student(screen: Screening, full: TrainingSet, *, plan: dict, n_features: int,
                    fixed_k: int | None) -> tuple[Search, Fitted]:
-    """The KD student: searched (plan["student"] == "search") or of the fixed size plan gives,
-    refitted on every training row when the screening rows were a subsample."""
+    """The KD student: searched (plan["student"] == "search"; the winner refitted on every
+    training row when the screening rows were a subsample) or of the fixed size plan gives
+    (fitted on every training row)."""
     if plan["student"] == "search":
         record, winner = search_student(screen, n_features=n_features, fixed_k=fixed_k,
                                         fidelity=plan["fidelity"],
                                         budget_seconds=plan["search_seconds"])
         _log.info(record.message)
-    else:
+    else:  # one fit: on every training row at once, no screening
         k = fixed_k or min(DEFAULT_FEATURES, n_features)
         arch = Architecture(k, plan["rank"] or default_rank(k), tuple(plan["student_hidden"]))
-        record, winner = fixed_student(screen, arch, fidelity=plan["fidelity"])
+        return fixed_student(dataclasses.replace(screen, data=full), arch,
+                             fidelity=plan["fidelity"])
     if screen.data is full:
         return record, winner
     judge = make_judge(full, positive=screen.positive, fidelity=plan["fidelity"],

@@ -3,7 +3,8 @@
 A candidate *keeps the teacher* when, on the validation rows, it agrees with the teacher's labels
 on at least `fidelity` of them and a paired test (kdedge.verdicts) detects no accuracy loss
 against the teacher — nor, on binary data, a loss of positive-class recall, where a minority
-class can suffer behind flat accuracy. The test split is never looked at: it scores the winner.
+class can suffer behind flat accuracy. A candidate the paired test finds significantly *more*
+accurate than the teacher passes the agreement bar too: it cannot copy errors it does not make. The test split is never looked at: it scores the winner.
 "Smallest" is the fewest MACs of the folded graph, then the fewest parameters.
 
 0. **probe** — on every feature (k = n, the ladder's last), students of rank n with the heads
@@ -58,8 +59,9 @@ RULE = ("probe: on every feature, heads 64-32, 128-64, 256-128 in turn until one
         "(rank k) keeps it (binary search). size: from that k upwards, the smallest student of "
         "the chain at k (rank and head width growing together, then two-layer heads up to the "
         "probe's) with fewer MACs than the best so far (binary search), until 2 k in a row "
-        "find none. Keeps the teacher = validation agreement >= {fidelity} and no detectable "
-        "paired loss of accuracy (and of positive-class recall on binary data). Winner: the "
+        "find none. Keeps the teacher = validation agreement >= {fidelity} (or significantly "
+        "more accurate than the teacher, paired) and no detectable paired loss of accuracy "
+        "(and of positive-class recall on binary data). Winner: the "
         "fewest MACs (then params) that keeps it; if none does, the highest agreement.")
 _log = get_logger("distill")
 
@@ -137,8 +139,10 @@ def judge_candidate(judge: Judge, y_val: np.ndarray, labels: np.ndarray) -> dict
         weights=judge.weights)
     agreement = float(np.mean(labels == judge.teacher_labels))
     recall_verdict = None if recall is None else recall.verdict
-    meets = (agreement >= judge.fidelity and accuracy.verdict != "b_worse"
-             and recall_verdict != "b_worse")
+    # A student significantly MORE accurate than its teacher cannot agree with the teacher's
+    # errors: it keeps (exceeds) the teacher's quality, so it passes without the agreement bar.
+    faithful = agreement >= judge.fidelity or accuracy.verdict == "b_better"
+    meets = faithful and accuracy.verdict != "b_worse" and recall_verdict != "b_worse"
     return dict(agreement=agreement, accuracy=accuracy.value_b,
                 teacher_accuracy=accuracy.value_a, verdict=accuracy.verdict,
                 recall_verdict=recall_verdict, meets_target=meets)

@@ -91,8 +91,8 @@ def test_searched_run_records_every_candidate_and_the_rule(searched_run):
     assert search.mode == "search" and search.fidelity == 0.98 and not search.budget_exhausted
     assert search.candidates[0].phase == "probe" and search.candidates[0].k == 13
     for c in search.candidates:
-        keeps = (c.agreement >= search.fidelity and c.verdict != "b_worse"
-                 and c.recall_verdict != "b_worse")
+        keeps = ((c.agreement >= search.fidelity or c.verdict == "b_better")
+                 and c.verdict != "b_worse" and c.recall_verdict != "b_worse")
         assert c.meets_target == keeps
         assert c.macs == arch_macs(Architecture(c.k, c.rank, tuple(c.hidden)), 2)
     winner = search.candidates[search.chosen]
@@ -148,3 +148,22 @@ def test_rank_or_student_hidden_imply_a_fixed_student(tmp_path):
     search = read_record(Search, out / contract.SEARCH_JSON)
     assert search.mode == "fixed" and search.candidates[0].rank == 2
     assert np.isfinite(search.candidates[0].agreement)
+
+
+def test_judge_accepts_a_student_better_than_its_teacher_without_the_agreement_bar():
+    """A teacher right on 80% of 1000 rows, a student right on 95% of them: agreement 0.75 is
+    far below 0.98, yet the student keeps (exceeds) the teacher; a student as wrong as often
+    as the teacher but on other rows does not."""
+    from kdedge.search import Judge, judge_candidate
+    from kdedge.verdicts import bootstrap_weights
+
+    y = np.zeros(1000, dtype=int)
+    teacher = np.where(np.arange(1000) < 800, 0, 1)
+    better = np.where((np.arange(1000) < 750) | (np.arange(1000) >= 800), 0, 1)  # 950 right
+    judge = Judge(teacher_labels=teacher, weights=bootstrap_weights(1000, seed=0), positive=None,
+                  fidelity=0.98)
+    verdict = judge_candidate(judge, y, better)
+    assert verdict["verdict"] == "b_better" and verdict["agreement"] == 0.75
+    assert verdict["meets_target"]
+    same_rate = np.where(np.arange(1000) >= 200, 0, 1)  # 800 right, other rows
+    assert not judge_candidate(judge, y, same_rate)["meets_target"]
