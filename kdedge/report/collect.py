@@ -16,7 +16,7 @@ from pathlib import Path
 from kdedge import contract
 from kdedge.artifacts import Run, load_run
 from kdedge.contract import (BenchedModel, BenchReport, ExportSummary, LatencyStats, Machine,
-                             read_record)
+                             Search, read_record)
 from kdedge.rundir import KdedgeError, recorded_files, verify_recorded
 
 EXPORT_COMMAND = "kdedge export {run} --quantize all"
@@ -81,6 +81,12 @@ class Facts:
     missing: dict[str, str]  # stage → command that produces its output
     # models run.json records (onnx/<file>) that are no longer on disk: the report warns
     missing_models: list[str] = field(default_factory=list)
+    search: Search | None = None  # search.json; None for a run made before the size search
+
+    @property
+    def gbdt_teacher(self) -> bool:
+        """The teacher is a gradient-boosted tree ensemble (--teacher gbdt): it has no MACs."""
+        return self.metrics.teacher.family == "gbdt"
 
     @property
     def metrics(self) -> contract.Metrics:
@@ -147,7 +153,16 @@ def collect(run_dir: str | Path, *, bench_files=()) -> Facts:
     gone = [name for name in recorded_files(run.manifest, contract.ONNX_DIR)
             if name.endswith(".onnx") and not (run_dir / name).is_file()]
     return Facts(run=run, generated=generated, export=export, benches=benches, missing=missing,
-                 missing_models=gone)
+                 missing_models=gone, search=read_search(run))
+
+
+def read_search(run: Run) -> Search | None:
+    """search.json through `contract.Search`, checked against run.json's sha256; None for a run
+    distill made before it wrote one (run.json does not record it)."""
+    if contract.SEARCH_JSON not in run.manifest.artifacts:
+        return None
+    path = verify_recorded(run.path, [contract.SEARCH_JSON], run.manifest)[contract.SEARCH_JSON]
+    return read_record(Search, path)
 
 
 def _bench_paths(run_dir: Path, extras) -> list[Path]:
@@ -203,6 +218,15 @@ def usable(bench: Bench | None, name: str) -> BenchedModel | None:
 def latency(model: BenchedModel | None, batch: int) -> LatencyStats | None:
     """A measured model's timings at `batch`, or None."""
     return None if model is None else model.latency.get(str(batch))
+
+
+def p50_us(bench: Bench | None, name: str, batch: int = 1) -> float | None:
+    """Model `name`'s p50 at `batch` fit to compare models by: None when the bench is missing,
+    did not measure it, failed on it, or measured another file than export recorded (stale)."""
+    if bench is None or name in bench.stale:
+        return None
+    stats = latency(usable(bench, name), batch)
+    return None if stats is None else stats.p50_us
 
 
 def model_label(name: str) -> str:

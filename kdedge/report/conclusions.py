@@ -3,7 +3,8 @@
 `conclusions(facts, lang)` returns one sentence per finding, most important first:
 
 1. the teacher learned nothing useful (metrics.json's teacher_useful is false: not significantly
-   more accurate than the majority class), then every warning distill recorded;
+   more accurate than the majority class), then every warning distill recorded, and a student
+   that misses the size search's target (`size_search.py`, worded in the report's language);
 2. a baseline significantly more accurate than the teacher, named; a simpler model (a
    LogisticRegression) not detectably less accurate than the student;
 3. the paired verdicts: teacher vs student (accuracy and, for binary data, the positive class's
@@ -13,8 +14,9 @@
 5. guidance: raise --features (the best feature left out is at least IMPORTANCE_RATIO × the
    weakest kept one), "k too small" vs "student too small" (from student_all_features);
 6. agreement, compression, export (each quantized variant vs fp32, paired), the C student
-   (`microcontroller.py`: its cost in C against the onnxruntime floor, bytes, stack, parity) and
-   bench findings.
+   (`microcontroller.py`: its cost in C against the onnxruntime floor, bytes, stack, parity),
+   bench findings and the accuracy–latency front (`pareto.py`). Against a tree teacher
+   (--teacher gbdt) compression is stated in tree nodes and file bytes, never as a MACs ratio.
 
 Every comparison of two models is a paired one recorded by distill or export (`paired.py` words
 it): "lost" / "gained" when the paired bootstrap interval excludes 0, else "no detectable
@@ -31,11 +33,14 @@ from pathlib import Path
 
 from kdedge.contract import (MIN_AGREEMENT_FP32, MODEL_NAMES, STUDENT_ALL_FEATURES, Metrics,
                              PairedComparison)
-from kdedge.report.collect import BENCH_COMMAND, Bench, Facts, latency, model_label, usable
+from kdedge.report.collect import (BENCH_COMMAND, Bench, Facts, latency, model_label, p50_us,
+                                   usable)
 from kdedge.report.deploy import load_values
 from kdedge.report.microcontroller import c_student_findings
+from kdedge.report.pareto import front_sentences
 from kdedge.report.paired import (evidence, graph_names, metric_name, metrics_sentence,
                                   model_name, oriented, predicted_class, verdict_sentence)
+from kdedge.report.size_search import search_findings, search_message
 from kdedge.report.text import (finding, fmt_float, fmt_int, fmt_metric, fmt_pct, fmt_points,
                                 fmt_ratio)
 
@@ -65,7 +70,9 @@ def _teacher_findings(facts: Facts, lang: str) -> list[str]:
                         t=fmt_metric(m.teacher.accuracy if c is None else c.value_b),
                         m=fmt_metric(majority.accuracy if c is None else c.value_a),
                         evidence=backing))
-    return out + [finding(lang, "warning", w=warning) for warning in m.warnings]
+    stated = search_message(facts)  # worded by `search_findings`, in the report's language
+    return out + [finding(lang, "warning", w=warning) for warning in m.warnings
+                  if warning != stated]
 
 
 def _simpler_as_good(metrics: Metrics) -> list[PairedComparison]:
@@ -159,29 +166,45 @@ def _size_guidance(facts: Facts, lang: str) -> list[str]:
                  vt=fmt_metric(m.teacher.accuracy))]
 
 
+def _compressed(facts: Facts, lang: str) -> str:
+    """Features, parameters and MACs of the student against the teacher; against a tree teacher
+    (no MACs: it compares, it does not multiply) its tree nodes and, once exported, file bytes."""
+    teacher, student = facts.metrics.teacher, facts.metrics.student
+    values = dict(k=facts.k, n=facts.n, pr=fmt_ratio(teacher.params, student.params),
+                  pt=fmt_int(teacher.params), ps=fmt_int(student.params), ms=fmt_int(student.macs))
+    if not facts.gbdt_teacher:
+        return finding(lang, "compressed", mr=fmt_ratio(teacher.macs, student.macs),
+                       mt=fmt_int(teacher.macs), **values)
+    exported = facts.export.models if facts.export else {}
+    files = ""
+    if "teacher" in exported and "student" in exported:
+        t, s = exported["teacher"].file_bytes, exported["student"].file_bytes
+        files = finding(lang, "compressed_files", r=fmt_ratio(t, s), t=fmt_int(t), s=fmt_int(s))
+    return finding(lang, "compressed_trees", files=files, **values)
+
+
 def _distill_findings(facts: Facts, lang: str) -> list[str]:
+    """The agreement, the compression."""
     m = facts.metrics
-    teacher, student = m.teacher, m.student
     key = "agree_low" if m.agreement < AGREEMENT_THRESHOLD else "agree_ok"
     return [
         finding(lang, key, a=fmt_metric(m.agreement), d=fmt_pct(1 - m.agreement),
              limit=fmt_metric(AGREEMENT_THRESHOLD)),
-        finding(lang, "compressed", k=facts.k, n=facts.n, pr=fmt_ratio(teacher.params, student.params),
-             pt=fmt_int(teacher.params), ps=fmt_int(student.params),
-             mr=fmt_ratio(teacher.macs, student.macs), mt=fmt_int(teacher.macs),
-             ms=fmt_int(student.macs)),
+        _compressed(facts, lang),
     ]
 
 
 def conclusions(facts: Facts, lang: str) -> list[str]:
     """Sentences, in `lang`, that state what the measured numbers show (module docstring)."""
-    out = (_teacher_findings(facts, lang) + _baseline_findings(facts, lang)
+    out = (_teacher_findings(facts, lang) + search_findings(facts, lang)
+           + _baseline_findings(facts, lang)
            + _student_findings(facts, lang) + _single_class_findings(facts, lang)
            + _features_guidance(facts, lang) + _size_guidance(facts, lang)
            + _distill_findings(facts, lang) + _export_findings(facts, lang)
            + c_student_findings(facts, lang))
     for bench in facts.benches:
         out += _bench_findings(bench, lang, facts.run.path)
+    out += front_sentences(facts, lang)[:1]  # the accuracy-latency front on the reference bench
     for stage, cmd in facts.missing.items():
         out.append(finding(lang, "missing", cmd=cmd, what=finding(lang, f"stage_{stage}")))
     return out
@@ -218,12 +241,6 @@ def _export_findings(facts: Facts, lang: str) -> list[str]:
     return out
 
 
-def _p50(bench: Bench, name: str, batch: int = 1) -> float | None:
-    """A model's p50 at `batch` fit for a speed finding: None when missing, failed or stale."""
-    stats = None if name in bench.stale else latency(usable(bench, name), batch)
-    return None if stats is None else stats.p50_us
-
-
 def _relative(student: float, teacher: float, lang: str) -> str:
     if student >= teacher:
         return finding(lang, "higher", r=fmt_float(student / teacher))
@@ -244,7 +261,7 @@ def _bench_findings(bench: Bench, lang: str, run_dir: Path) -> list[str]:
     if bench.quick:
         out.append(finding(lang, "quick", target=bench.target,
                            cmd=BENCH_COMMAND.format(run=run_dir)))
-    fp32, teacher = _p50(bench, "student"), _p50(bench, "teacher")
+    fp32, teacher = p50_us(bench, "student"), p50_us(bench, "teacher")
     if fp32 is not None and teacher is not None:
         key = "student_vs_teacher_speed" if fp32 < teacher else "student_slower_than_teacher"
         out.append(finding(lang, key, target=bench.target, r=fmt_ratio(teacher, fp32),
@@ -253,7 +270,7 @@ def _bench_findings(bench: Bench, lang: str, run_dir: Path) -> list[str]:
     if fp32 is None:
         return out
     for name in sorted(n for n in bench.models if n.startswith("student.")):
-        value = _p50(bench, name)
+        value = p50_us(bench, name)
         if value is not None and value != fp32:
             out.append(finding(lang, "variant_slower" if value > fp32 else "variant_faster",
                             target=bench.target, m=model_label(name), v=fmt_float(value),

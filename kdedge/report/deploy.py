@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from kdedge.contract import BenchedModel, ExportedModel
 from kdedge.report.collect import Bench, Facts, latency, model_label, usable
+from kdedge.report.paired import graph_label
 from kdedge.report.render import Image, Note, Para, Table
 from kdedge.report.text import caption, fmt_float, fmt_int, fmt_metric, tr
 
-BENCH_PLOTS = ("latency_distribution", "accuracy_vs_cost")
+BENCH_PLOTS = ("latency_distribution", "accuracy_vs_cost", "pareto")
 
 
 def bench_value(bench: Bench | None, name: str, attr: str):
@@ -33,7 +34,8 @@ def _missing(facts: Facts, lang: str, stage: str) -> Note:
 
 
 def _parity(entry: ExportedModel, lang: str) -> str:
-    """fp32 graphs: the parity gate against PyTorch; variants: the largest gap to fp32."""
+    """fp32 graphs: the parity gate against the trained model (PyTorch, or scikit-learn for
+    trees and baselines); variants: the largest gap to fp32."""
     if entry.parity is None:
         return f"vs fp32 {entry.max_abs_diff_vs_fp32:.1e}"
     parity = entry.parity
@@ -45,7 +47,8 @@ def export_rows(facts: Facts, lang: str) -> list[list[str]]:
     """One row per exported graph: label, variant, file bytes, parity, accuracy, agreement with
     teacher and fp32 graph, verdict, reason."""
     models = facts.export.models
-    return [[model_label(name), entry.variant, fmt_int(entry.file_bytes), _parity(entry, lang),
+    return [[graph_label(lang, facts.metrics, entry.model), entry.variant,
+             fmt_int(entry.file_bytes), _parity(entry, lang),
              fmt_metric(entry.metrics.accuracy), fmt_metric(entry.agreement_teacher),
              fmt_metric(entry.agreement_fp32), tr(lang, entry.verdict), entry.reason or "—"]
             for name, entry in sorted(models.items(), key=lambda item: _order(item[0]))]
@@ -79,7 +82,7 @@ def _per_target(facts: Facts, lang: str, title: str, cell) -> Table:
                 cells.append(tr(lang, "error_cell"))
             else:
                 cells.append(cell(model) + (" †" if name in bench.stale else ""))
-        rows.append([model_label(name)] + cells)
+        rows.append([graph_label(lang, facts.metrics, name)] + cells)
     return Table([tr(lang, "h_model")] + [target_header(b, lang) for b in facts.benches], rows, title=title)
 
 
@@ -112,9 +115,17 @@ def memory_cell(model: BenchedModel) -> str:
     return "—" if memory is None else f"{fmt_float(memory.peak_mb, 2)} (+{fmt_float(memory.increase_mb, 2)})"
 
 
-def cost_cell(model: BenchedModel) -> str:
-    cost = model.cost
-    return "—" if cost is None else f"{fmt_int(cost.macs)} MACs / {fmt_int(cost.flops)} FLOPs"
+def cost_cell(lang: str):
+    """Cell maker: MACs / FLOPs counted from the graph; a tree ensemble's are n/a (it compares,
+    it does not multiply), with its node count."""
+    def cell(model: BenchedModel) -> str:
+        cost = model.cost
+        if cost is None:
+            return "—"
+        if any(op.startswith("TreeEnsemble") for op in cost.op_counts):
+            return tr(lang, "macs_na")
+        return f"{fmt_int(cost.macs)} MACs / {fmt_int(cost.flops)} FLOPs"
+    return cell
 
 
 def load_values(bench: Bench, lang: str) -> dict[str, str]:
@@ -165,7 +176,7 @@ def bench_section(facts: Facts, lang: str, plots: set[str]) -> list:
         _per_target(facts, lang, tr(lang, "throughput_at", batch=largest), throughput_cell(largest)),
         _per_target(facts, lang, tr(lang, "cold_start"), cold_start_cell),
         _per_target(facts, lang, tr(lang, "peak_memory"), memory_cell),
-        _per_target(facts, lang, tr(lang, "macs_table"), cost_cell),
+        _per_target(facts, lang, tr(lang, "macs_table"), cost_cell(lang)),
     ]
     blocks += [Note(tr(lang, "stale_note", target=b.target,
                        models=", ".join(model_label(n) for n in b.stale)))

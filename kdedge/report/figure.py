@@ -14,6 +14,7 @@ import matplotlib
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogFormatter
 
 from kdedge.report.fonts import PlotFonts
 
@@ -83,3 +84,10 @@ def feature_ticks(ax, names: list[str], *, axis: str = "x", max_labels: int = 30
         ax.set_xticks(positions, labels, rotation=60, ha="right", fontsize=8)
     else:
         ax.set_yticks(positions, labels, fontsize=8)
+
+
+def plain_log_axis(axis) -> None:
+    """Log axis labelled 50, 60, 100 rather than 5×10¹ (minor ticks labelled on short ranges);
+    the report draws text literally (no mathtext), so the default labels would show as markup."""
+    axis.set_major_formatter(LogFormatter())
+    axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.4)))

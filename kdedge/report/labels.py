@@ -46,13 +46,14 @@ def spot_groups(fx, fy, *, near: float = SAME_SPOT) -> list[list[int]]:
 def stack_labels(fx, fy, *, line: float = LINE, width: float = WIDTH) -> list[float]:
     """Heights (shares of the panel) of labels wanted at heights `fy` beside points at `fx`:
     from the lowest up, a label that would be within `line` of one already placed whose point is
-    within `width` horizontally moves up past it."""
+    within `width` horizontally moves up past it. (A label exactly `line` above another does
+    not collide with it: the tolerance keeps rounding from moving it again and again.)"""
     heights: dict[int, float] = {}
     for i in sorted(range(len(fy)), key=lambda i: (fy[i], i)):
         height = fy[i]
         while True:
             blocking = [heights[j] for j in heights if abs(fx[j] - fx[i]) < width
-                        and abs(heights[j] - height) < line]
+                        and abs(heights[j] - height) < line - 1e-9]
             if not blocking:
                 break
             height = max(blocking) + line

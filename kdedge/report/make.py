@@ -42,9 +42,9 @@ def plotted_names(facts) -> list[str]:
 def draw_plots(facts, fonts: PlotFonts | None = None) -> tuple[dict[str, bytes], dict]:
     """Every plot the run's data allows, as {name: PNG bytes}, and the skipped ones as
     {name: PlotSkipped}: the 13 distill plots (fewer on a tiny split, and no decision boundaries
-    before `kdedge export`), the two bench plots when at least one bench JSON was read. `fonts`
+    before `kdedge export`), the three bench plots when at least one bench JSON was read. `fonts`
     (a `fonts.PlotFonts`) defaults to those `fonts.choose_plot_fonts` picks for the run's names."""
-    from kdedge.report import plots_cost, plots_data, plots_models
+    from kdedge.report import pareto, plots_cost, plots_data, plots_models
     from kdedge.report.figure import PlotSkipped, render_png
     from kdedge.report.fonts import choose_plot_fonts
 
@@ -69,6 +69,7 @@ def draw_plots(facts, fonts: PlotFonts | None = None) -> tuple[dict[str, bytes],
     if facts.benches:
         makers["latency_distribution"] = lambda: plots_cost.latency_distribution(facts)
         makers["accuracy_vs_cost"] = lambda: plots_cost.accuracy_vs_cost(facts)
+        makers["pareto"] = lambda: pareto.pareto(facts)
     images, skipped = {}, {}
     for name, make in makers.items():
         try:

@@ -3,11 +3,12 @@
 It says whether the student keeps the teacher, judged as the conclusions judge it: by the paired
 accuracy verdict distill recorded (teacher vs student) and by the label agreement against
 `conclusions.AGREEMENT_THRESHOLD`; then at what cost (how many times fewer parameters and MACs,
-on how many features); then every bad result a reader must not miss: a detectable loss of
-the positive (binary: usually the minority) class's recall, a student that predicts one class, a
-baseline more accurate than the teacher, an ONNX graph that failed parity and a quantized
-variant export rejected. A teacher no better than the majority class leads the sentence instead: then no
-student of it is of use. The conclusions below give the numbers.
+on how many features; against a tree teacher, its nodes: it has no MACs); then every bad result
+a reader must not miss: no student of the size search met its target (or the fixed-size one
+misses it), a detectable loss of the positive (binary: usually the minority) class's recall, a
+student that predicts one class, a baseline more accurate than the teacher, an ONNX graph that
+failed parity and a quantized variant export rejected. A teacher no better than the majority
+class leads the sentence instead: then no student of it is of use. The conclusions below give the numbers.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from kdedge.contract import PairedComparison
 from kdedge.report.collect import Facts, model_label
 from kdedge.report import conclusions
 from kdedge.report.paired import model_name, oriented
-from kdedge.report.text import finding, fmt_interval, fmt_metric, fmt_points, fmt_ratio, tr
+from kdedge.report.size_search import search_flags
+from kdedge.report.text import (finding, fmt_int, fmt_interval, fmt_metric, fmt_points, fmt_ratio,
+                                tr)
 
 
 def _kept_key(c: PairedComparison | None, agreement: float) -> str:
@@ -47,6 +50,9 @@ def _cost(facts: Facts, lang: str) -> str:
     teacher has 0 MACs) the student has, and on how many of the features."""
     teacher, student = facts.metrics.teacher, facts.metrics.student
     pr = fmt_ratio(teacher.params, student.params)
+    if facts.gbdt_teacher:  # its params are tree nodes: say so rather than "fewer parameters"
+        return finding(lang, "overall_cost_trees", ps=fmt_int(student.params),
+                       pt=fmt_int(teacher.params), k=facts.k, n=facts.n)
     if teacher.macs and student.macs:
         return finding(lang, "overall_cost", pr=pr, mr=fmt_ratio(teacher.macs, student.macs),
                        k=facts.k, n=facts.n)
@@ -84,7 +90,7 @@ def _export_flags(facts: Facts, lang: str) -> list[str]:
 def overall_verdict(facts: Facts, lang: str) -> str:
     """One sentence in `lang`: does the student keep the teacher, at what cost, and what went
     wrong (nothing added when nothing did)."""
-    flags = _model_flags(facts, lang) + _export_flags(facts, lang)
+    flags = search_flags(facts, lang) + _model_flags(facts, lang) + _export_flags(facts, lang)
     but = finding(lang, "overall_flags", items=tr(lang, "list_sep").join(flags)) if flags else ""
     if not facts.metrics.teacher_useful:  # then nothing about the student matters more
         return finding(lang, "overall_useless", flags=but)

@@ -16,7 +16,8 @@ import numpy as np
 
 from kdedge.contract import (BaselineMetrics, ExportedModel, Metrics, ModelMetrics,
                              PairedComparison)
-from kdedge.report.text import (fmt_int, fmt_interval, fmt_metric, fmt_p, fmt_points, tr)
+from kdedge.report.text import (TEXT, fmt_int, fmt_interval, fmt_metric, fmt_p, fmt_points,
+                                tr)
 
 _FLIPPED_VERDICT = {"b_worse": "b_better", "b_better": "b_worse", "no_difference": "no_difference"}
 
@@ -53,6 +54,25 @@ def model_name(lang: str, metrics: Metrics, name: str) -> str:
         if "majority" in metrics.baselines else "—"
     return tr(lang, f"model.{name}", c=majority, k=len(metrics.selected_features),
               n=metrics.data.features)
+
+
+def graph_label(lang: str, metrics: Metrics, stem: str) -> str:
+    """Display name of an exported graph by its stem (export.json's key, the bench's file stem):
+    `hgb_all` → "HistGradientBoosting on all 13 features", `student.int8` → "Student (KD), int8
+    graph"."""
+    model, _, variant = stem.partition(".")
+    if f"model.{model}" not in TEXT:  # a graph of another run's bench: its stem as it is
+        return f"{model} ({variant})" if variant else model
+    name = model_name(lang, metrics, model)
+    return tr(lang, "model.graph", m=name, v=variant) if variant else name
+
+
+def plot_label(metrics: Metrics, stem: str) -> str:
+    """A graph's name on a plot (plots are in English): "Student (KD) [int8]", comma-free so
+    that a label naming several points at one spot (`labels.py`) reads unambiguously."""
+    model, _, variant = stem.partition(".")
+    name = graph_label("en", metrics, model)
+    return f"{name} [{variant}]" if variant else name
 
 
 def graph_names(lang: str, metrics: Metrics, entry: ExportedModel) -> tuple[str, str]:

@@ -7,25 +7,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.ticker import LogFormatter
 
-from kdedge.contract import MODEL_NAMES
-from kdedge.report.collect import Bench, Facts, latency, model_label, reference_bench, usable
+from kdedge.contract import MODEL_NAMES, Metrics
+from kdedge.report.collect import Bench, Facts, latency, reference_bench, usable
 from kdedge.report.deploy import load_values
-from kdedge.report.figure import new_figure
+from kdedge.report.figure import new_figure, plain_log_axis
 from kdedge.report.labels import label_points
+from kdedge.report.paired import plot_label
 
 MARKERS = {"teacher": "s", "student": "o", "student_no_kd": "^"}
 
 
-def _plain_log_axis(axis) -> None:
-    """Log axis labelled 50, 60, 100 rather than 5×10¹ (minor ticks labelled on short ranges)."""
-    axis.set_major_formatter(LogFormatter())
-    axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
-
-
-def _latency_panel(ax, bench: Bench) -> None:
-    """One target: per model min–max whiskers, a p50–p99 bar and the p50 mark; the floor's p50."""
+def _latency_panel(ax, bench: Bench, metrics: Metrics) -> None:
+    """One target: per model min–max whiskers, a p50–p99 bar and the p50 mark; the floor's p50.
+    Models by their display names (`paired.plot_label`)."""
     names = [n for n in sorted(bench.models) if latency(usable(bench, n), 1) is not None]
     for row, name in enumerate(names):
         stats = latency(bench.models[name], 1)
@@ -36,10 +31,11 @@ def _latency_panel(ax, bench: Bench) -> None:
     floor = bench.floor_p50_us(1)
     if floor:
         ax.axvline(floor, color="tab:red", linestyle="--", label=f"floor p50 {floor:.1f} µs")
-    ax.set_yticks(range(len(names)), [model_label(n) + (" † (stale file)" if n in bench.stale else "")
+    ax.set_yticks(range(len(names)), [plot_label(metrics, n)
+                                      + (" † (stale file)" if n in bench.stale else "")
                                       for n in names], fontsize=8)
     ax.set_xscale("log")
-    _plain_log_axis(ax.xaxis)
+    plain_log_axis(ax.xaxis)
     ax.set_xlabel("Latency at batch 1, µs (log scale; whiskers: min–max)")
     mark = " — EMULATED: not a performance figure" if bench.emulated else ""
     if bench.overloaded:
@@ -58,7 +54,7 @@ def latency_distribution(facts: Facts):
     fig = new_figure(10, 1.2 + 0.45 * max(len(b.models) for b in benches) * len(benches) + 1.0)
     axes = np.atleast_1d(fig.subplots(len(benches), 1, squeeze=False)).ravel()
     for ax, bench in zip(axes, benches):
-        _latency_panel(ax, bench)
+        _latency_panel(ax, bench, facts.metrics)
     return fig
 
 
@@ -92,18 +88,26 @@ def cost_points(facts: Facts) -> list[CostPoint]:
     return points
 
 
-def _cost_panel(ax, points: list[CostPoint], key: str, label: str) -> None:
-    """One panel: accuracy against one cost (log x), each spot labelled once (`labels.py`)."""
+def _cost_panel(ax, points: list[CostPoint], key: str, label: str, metrics: Metrics) -> None:
+    """One panel: accuracy against one cost (log x), each spot labelled once (`labels.py`). A
+    cost of 0 (a tree teacher's MACs: it compares, it does not multiply) has no place on a log
+    axis: the point is left off and the axis label says so."""
     shown = [(i, p) for i, p in enumerate(points) if getattr(p, key) is not None]
+    zero = [p for _, p in shown if getattr(p, key) <= 0]
+    shown = [(i, p) for i, p in shown if getattr(p, key) > 0]
+    if zero:
+        label += "\n(not shown, no MACs: " + ", ".join(
+            plot_label(metrics, p.name) for p in zero) + " — trees compare, they do not multiply)"
     for i, point in shown:
         style = (dict(facecolors="none", edgecolors="tab:red") if point.rejected
                  else dict(color=f"C{i % 10}"))
         ax.scatter(getattr(point, key), point.accuracy, s=60, marker=MARKERS.get(point.name, "D"),
                    **style)
     ax.set_xscale("log")
-    _plain_log_axis(ax.xaxis)
+    plain_log_axis(ax.xaxis)
     label_points(ax, [getattr(p, key) for _, p in shown], [p.accuracy for _, p in shown],
-                 [model_label(p.name) + (" (rejected)" if p.rejected else "") for _, p in shown])
+                 [plot_label(metrics, p.name) + (" (rejected)" if p.rejected else "")
+                  for _, p in shown])
     ax.set_xlabel(label, fontsize=9)
     ax.set_ylabel("Test accuracy")
     ax.grid(alpha=0.3, which="both")
@@ -117,6 +121,6 @@ def accuracy_vs_cost(facts: Facts):
     latency_label = f"Batch-1 p50 latency, µs ({bench.target}{marks})"
     for ax, key, label in zip(fig.subplots(1, 3), ("params", "macs", "latency"),
                               ("Parameters", "MACs per sample", latency_label)):
-        _cost_panel(ax, points, key, label)
+        _cost_panel(ax, points, key, label, facts.metrics)
     fig.suptitle("Accuracy against cost (teacher, students and quantized variants)")
     return fig

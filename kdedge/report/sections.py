@@ -1,6 +1,7 @@
-"""The report as a list of blocks: header, feature selection, performance, student structure,
-data views, compression, then export and bench (`deploy.py`; the C student's part in export,
-`microcontroller.py`), class balance, baselines and paired verdicts (`balance.py`) and the
+"""The report as a list of blocks: header, feature selection, performance, the student's size
+search (`size_search.py`) and structure, data views, compression (`compression.py`), then export
+and bench (`deploy.py`; the C student's part in export, `microcontroller.py`; the Pareto front under
+the bench, `pareto.py`), class balance, baselines and paired verdicts (`balance.py`) and the
 conclusions.
 
 Numbers come from metrics.json (distill) and, when present, export.json and the bench JSONs; no
@@ -12,17 +13,20 @@ from __future__ import annotations
 import re
 
 from kdedge import ranking
-from kdedge.contract import StudentConfig, TeacherConfig
+from kdedge.contract import StudentConfig, TeacherConfig, TreesConfig
 from kdedge.report import deploy
 from kdedge.report.balance import verdicts_section
-from kdedge.report.collect import Facts, reference_bench
+from kdedge.report.collect import Facts
+from kdedge.report.compression import compression_section
 from kdedge.report.conclusions import conclusions
 from kdedge.report.fonts import INSTALL_PACKAGE
 from kdedge.report.microcontroller import c_student_part
 from kdedge.report.overall import overall_verdict
+from kdedge.report.pareto import front_sentences
 from kdedge.report.render import Bullets, Heading, Image, Note, Para, Table
-from kdedge.report.text import (caption, fmt_change, fmt_float, fmt_int, fmt_metric, fmt_pct,
-                                fmt_ratio, fmt_signed, skip_reason, tr)
+from kdedge.report.size_search import search_section, transfer_text
+from kdedge.report.text import (caption, fmt_int, fmt_metric, fmt_pct, fmt_signed, skip_reason,
+                                tr)
 
 # The performance table's rows: (TEXT key of the label, field of ClassificationMetrics); binary
 # data adds the positive class's precision and recall, and its ROC-AUC and PR-AUC replace the
@@ -60,8 +64,8 @@ def build_document(facts: Facts, *, lang: str, plots: set[str], skipped: dict | 
                               package=INSTALL_PACKAGE)))
     numbered = [("s_features", _features), ("s_performance", _performance),
                 ("s_structure", _structure), ("s_dataviews", _dataviews),
-                ("s_compression", _compression), ("s_export", _export),
-                ("s_bench", deploy.bench_section), ("s_verdicts", verdicts_section)]
+                ("s_compression", compression_section), ("s_export", _export),
+                ("s_bench", _bench), ("s_verdicts", verdicts_section)]
     for number, (key, build) in enumerate(numbered, start=1):
         blocks.append(Heading(f"{number}. {tr(lang, key)}"))
         blocks += build(facts, lang, plots)
@@ -93,22 +97,32 @@ def architecture(config: TeacherConfig | StudentConfig) -> str:
     return "→".join(str(w) for w in widths + list(config.hidden) + [config.n_classes])
 
 
+def teacher_description(config: TeacherConfig | TreesConfig, lang: str) -> str:
+    """"MLP 13→256→128→2 (BatchNorm, ReLU)", or for a GBDT teacher "HistGradientBoosting, 73
+    iterations, 73 trees, 4,453 nodes (…)"."""
+    if isinstance(config, TreesConfig):
+        return tr(lang, "teacher_gbdt_name", iterations=fmt_int(config.iterations),
+                  trees=fmt_int(config.trees), nodes=fmt_int(config.nodes),
+                  leaves=config.max_leaf_nodes, lr=f"{config.learning_rate:g}")
+    return tr(lang, "teacher_name", arch=architecture(config),
+              bn="BatchNorm, " if config.batchnorm else "")
+
+
 def _header(facts: Facts, lang: str) -> list:
     models, data = facts.run.models, facts.metrics.data
     split = "/".join(fmt_int(v) for v in (data.split.train, data.split.val, data.split.test))
-    bn = "BatchNorm, " if models.teacher.batchnorm else ""
     return [Bullets([
         f"{tr(lang, 'generated')}: {facts.generated}",
         f"{tr(lang, 'run_id')}: {facts.run.manifest.run_id}",
         f"{tr(lang, 'data')}: " + tr(lang, "data_value", name=data.name, rows=fmt_int(data.rows),
                                      features=facts.n, classes=facts.n_classes, split=split),
-        f"{tr(lang, 'teacher_model')}: " + tr(lang, "teacher_name", arch=architecture(models.teacher),
-                                              bn=bn),
+        f"{tr(lang, 'teacher_model')}: " + teacher_description(models.teacher, lang),
         f"{tr(lang, 'student_model')}: " + tr(lang, "student_name", arch=architecture(models.student),
                                               rank=models.student.rank),
         f"{tr(lang, 'baseline_model')} (student_no_kd): " + tr(lang, "baseline_name"),
         f"{tr(lang, 'kd_settings')}: " + tr(lang, "kd_value", t=models.kd.temperature,
                                             a=models.kd.alpha),
+        f"{tr(lang, 'transfer_set')}: " + transfer_text(facts, lang),
     ])]
 
 
@@ -186,70 +200,15 @@ def _performance(facts: Facts, lang: str, plots: set[str]) -> list:
 
 
 def _structure(facts: Facts, lang: str, plots: set[str]) -> list:
-    return images(lang, plots, SECTION_PLOTS["s_structure"])
+    """How the student's size was chosen (search.json), then its factors and gates."""
+    return search_section(facts, lang) + images(lang, plots, SECTION_PLOTS["s_structure"])
+
+
+def _bench(facts: Facts, lang: str, plots: set[str]) -> list:
+    """The bench tables and plots, then the Pareto fronts named under the Pareto plot."""
+    return deploy.bench_section(facts, lang, plots) + [Para(sentence) for sentence
+                                                       in front_sentences(facts, lang)]
 
 
 def _dataviews(facts: Facts, lang: str, plots: set[str]) -> list:
     return images(lang, plots, SECTION_PLOTS["s_dataviews"])
-
-
-def _row(label: str, teacher, student, fmt=fmt_int) -> list[str]:
-    return [label, fmt(teacher), fmt(student), fmt_change(student, teacher), fmt_ratio(teacher, student)]
-
-
-def _compression_summary(facts: Facts, lang: str, peaks: tuple | None) -> list[str]:
-    """Parameters, compute and memory in one line each: measured peak RSS when a bench has it,
-    else the weight bytes and the command that measures memory."""
-    t, s = facts.metrics.teacher, facts.metrics.student
-    summary = [
-        tr(lang, "sum_params", t=fmt_int(t.params), s=fmt_int(s.params),
-           chg=fmt_change(s.params, t.params), ratio=fmt_ratio(t.params, s.params)),
-        tr(lang, "sum_compute", t=fmt_int(t.macs), s=fmt_int(s.macs),
-           chg=fmt_change(s.macs, t.macs), tf=fmt_int(t.flops), sf=fmt_int(s.flops)),
-    ]
-    if peaks is not None:
-        target, peak_t, peak_s = peaks
-        return summary + [tr(lang, "sum_memory", target=target, t=fmt_float(peak_t, 2),
-                             s=fmt_float(peak_s, 2))]
-    return summary + [tr(lang, "sum_memory_missing", cmd=facts.missing.get("bench", "kdedge bench RUN"),
-                         t=fmt_int(t.weight_bytes), s=fmt_int(s.weight_bytes))]
-
-
-def _compression_rows(facts: Facts, lang: str, bench, peaks: tuple | None) -> list[list[str]]:
-    """Teacher vs student: params, MACs, FLOPs, weight bytes, ONNX bytes, peak RSS, inputs."""
-    t, s = facts.metrics.teacher, facts.metrics.student
-    rows = [_row(tr(lang, "q_params"), t.params, s.params),
-            _row(tr(lang, "q_macs"), t.macs, s.macs),
-            _row(tr(lang, "q_flops"), t.flops, s.flops),
-            _row(tr(lang, "q_weight_bytes"), t.weight_bytes, s.weight_bytes)]
-    exported = facts.export.models if facts.export else {}
-    if "teacher" in exported and "student" in exported:
-        rows.append(_row(tr(lang, "q_onnx_bytes"), exported["teacher"].file_bytes,
-                         exported["student"].file_bytes))
-    if peaks is not None:
-        target, peak_t, peak_s = peaks
-        rows.append(_row(tr(lang, "q_peak", target=target), peak_t, peak_s, lambda v: fmt_float(v, 2)))
-        rows.append([tr(lang, "q_increase", target=target),
-                     fmt_float(deploy.bench_value(bench, "teacher", "increase_mb"), 2),
-                     fmt_float(deploy.bench_value(bench, "student", "increase_mb"), 2), "—", "—"])
-    return rows + [_row(tr(lang, "q_input_dim"), facts.n, facts.k),
-                   _row(tr(lang, "q_usage"), 1.0, facts.k / facts.n, fmt_pct)]
-
-
-def _compression(facts: Facts, lang: str, plots: set[str]) -> list:
-    bench = reference_bench(facts)
-    peak_t = deploy.bench_value(bench, "teacher", "peak_mb")
-    peak_s = deploy.bench_value(bench, "student", "peak_mb")
-    peaks = None if peak_t is None or peak_s is None else (bench.target, peak_t, peak_s)
-    headers = [tr(lang, h) for h in ("h_quantity", "h_teacher", "h_student", "h_change", "h_ratio")]
-    usage_rows = [[name, f"{dim} / {facts.n}", fmt_pct(dim / facts.n), str(dim)]
-                  for name, dim in (("teacher", facts.n), ("student", facts.k),
-                                    ("student_no_kd", facts.k))]
-    usage = Table([tr(lang, h) for h in ("h_model", "h_features_used", "h_usage", "h_input_dim")],
-                  usage_rows, title=tr(lang, "feature_usage"))
-    blocks = [Heading(tr(lang, "summary"), 3), Bullets(_compression_summary(facts, lang, peaks)),
-              Heading(tr(lang, "details"), 3),
-              Table(headers, _compression_rows(facts, lang, bench, peaks)), usage]
-    if bench is not None and bench.emulated:  # the memory row came from an emulated machine
-        blocks.append(Note(tr(lang, "emulated_note")))
-    return blocks

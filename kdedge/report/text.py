@@ -2,12 +2,15 @@
 
 `TEXT` is the one table of every string the report shows, page words, plot captions, reasons a
 plot was skipped (`skip.`) and the conclusions (`finding.`), each as (en, zh); `tr` is the one
-lookup. Placeholders are filled with numbers already formatted by the functions below, which are
-language-independent, so the zh and en reports carry the same numbers character for character;
-only the words around them differ.
+lookup. The words of the size search, the GBDT teacher and the Pareto front are kept in
+`text_search.py` and merged in. Placeholders are filled with numbers already formatted by the
+functions below, which are language-independent, so the zh and en reports carry the same numbers
+character for character; only the words around them differ.
 """
 
 from __future__ import annotations
+
+from kdedge.report.text_search import SEARCH_TEXT
 
 LANGS = ("zh", "en")  # the first is the default
 _COLUMN = {"en": 0, "zh": 1}  # position of each language in a TEXT entry
@@ -42,7 +45,7 @@ TEXT: dict[str, tuple[str, str]] = {
     # sections
     "s_features": ("Feature selection", "特征选择"),
     "s_performance": ("Model performance", "模型性能"),
-    "s_structure": ("Student structure", "学生模型结构"),
+    "s_structure": ("Student: size search and structure", "学生模型：规模搜索与结构"),
     "s_dataviews": ("Data views", "数据可视化"),
     "s_compression": ("Compression", "模型压缩"),
     "s_export": ("ONNX export", "ONNX 导出"),
@@ -402,8 +405,9 @@ TEXT: dict[str, tuple[str, str]] = {
                            "学生模型使用 {n} 个特征中的 {k} 个，参数量减少 {pr}（{pt} → {ps}），"
                            "MACs 减少 {mr}（{mt} → {ms}）。"),
     "finding.parity_failed": ("ONNX parity FAILED for {m}: the exported graph does not reproduce "
-                              "PyTorch.",
-                              "{m} 的 ONNX 一致性校验未通过：导出的计算图与 PyTorch 结果不一致。"),
+                              "the trained model (PyTorch, or scikit-learn for trees and baselines).",
+                              "{m} 的 ONNX 一致性校验未通过：导出的计算图与训练所得模型（PyTorch，树模型与基线"
+                              "模型为 scikit-learn）的结果不一致。"),
     "finding.variant_rejected": ("{m} was rejected: {r}.", "{m} 被拒绝，原因（英文原文）：“{r}”。"),
     "finding.variant_accepted": ("{m} was accepted (agreement with the fp32 student at least "
                                  "{agree}, no detectable paired accuracy loss, accuracy at most "
@@ -527,8 +531,9 @@ TEXT: dict[str, tuple[str, str]] = {
                                     "学生模型损失了正类 {c} 的召回率（{d}，配对检验）"),
     "finding.overall_flag_single_class": ("the student predicts a single class",
                                           "学生模型只预测一个类别"),
-    "finding.overall_flag_parity": ("the ONNX graph of {models} does not reproduce PyTorch",
-                                    "{models} 的 ONNX 计算图与 PyTorch 结果不一致"),
+    "finding.overall_flag_parity": ("the ONNX graph of {models} does not reproduce the trained "
+                                    "model",
+                                    "{models} 的 ONNX 计算图与训练所得模型的结果不一致"),
     "finding.overall_flag_rejected": ("export rejected {models} (do not deploy)",
                                       "导出时拒绝了 {models}（请勿部署）"),
     "finding.missing": ("Not yet measured: run `{cmd}` for the {what} section.",
@@ -536,6 +541,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "finding.stage_export": ("ONNX export", "ONNX 导出"),
     "finding.stage_bench": ("benchmark", "基准测试"),
 }
+TEXT.update(SEARCH_TEXT)  # the GBDT teacher, the size search and the Pareto front (text_search.py)
 
 
 def finding(lang: str, key: str, **values) -> str:

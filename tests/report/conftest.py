@@ -137,6 +137,44 @@ def full_report(no_torch_report) -> Path:
 
 
 @pytest.fixture(scope="session")
+def gbdt_run(searched_run, tmp_path_factory) -> Path:
+    """`searched_run` (a GBDT teacher, the size search) exported (fp32 graphs and the baselines)
+    and benched (quick, batch 1 only) by the real stages: the tree teacher through every stage."""
+    from kdedge.export import export_run
+    from kdedge.runtime.bench import bench
+
+    run = copy_run(searched_run, tmp_path_factory.mktemp("runs") / "gbdt")
+    export_run(run)
+    bench(run, target="x86-test", batch_sizes=(1,), quick=True)
+    return run
+
+
+@pytest.fixture(scope="session")
+def gbdt_reports(gbdt_run, tmp_path_factory) -> dict[str, str]:
+    """The report of `gbdt_run` made in both languages: {"zh": report.md, "en": report.md}
+    (each made on its own copy of the run)."""
+    from kdedge.report import make_report
+
+    base, texts = tmp_path_factory.mktemp("gbdt-report"), {}
+    for lang in ("zh", "en"):  # paths without digits of their own: the reports quote them
+        run = copy_run(gbdt_run, base / lang / "run")
+        texts[lang] = make_report(run, lang=lang).read_text(encoding="utf-8")
+    return texts
+
+
+@pytest.fixture()
+def gbdt_facts(gbdt_run):
+    """Facts of the exported and benched GBDT-teacher run (fresh records on every call)."""
+    return _facts(gbdt_run)
+
+
+@pytest.fixture()
+def searched_facts(searched_run):
+    """Facts of the GBDT-teacher run with the size search (distill only)."""
+    return _facts(searched_run)
+
+
+@pytest.fixture(scope="session")
 def plain_report(small_run, tmp_path_factory) -> Path:
     """A distill-only run (no export, no bench) with its default (zh) report made."""
     from kdedge.report import make_report

@@ -121,3 +121,28 @@ def test_collect_positive_class_not_a_class_named(facts):
     facts.run.metrics.data = dataclasses.replace(facts.metrics.data, positive_class="fault")
     with pytest.raises(KdedgeError, match="positive_class 'fault' is not one of the classes"):
         facts.positive_index
+
+
+def test_collect_reads_search_json_and_teacher_kind(searched_run, small_run):
+    from kdedge.contract import Search
+
+    facts = collect(searched_run)
+    assert facts.search == read_record(Search, searched_run / "search.json")
+    assert facts.gbdt_teacher and facts.metrics.teacher_kind == "gbdt"
+    fixed = collect(small_run)
+    assert fixed.search.mode == "fixed" and not fixed.gbdt_teacher
+
+
+def test_collect_search_json_checked_and_optional(searched_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(searched_run, run)
+    raw = read_json(run / "search.json")
+    raw["met_target"] = not raw["met_target"]  # changed after distill: refused
+    write_json_atomic(run / "search.json", raw)
+    with pytest.raises(KdedgeError, match="search.json"):
+        collect(run)
+    manifest = read_json(run / "run.json")  # a run made before distill wrote search.json
+    del manifest["artifacts"]["search.json"]
+    write_json_atomic(run / "run.json", manifest)
+    (run / "search.json").unlink()
+    assert collect(run).search is None

@@ -39,3 +39,13 @@ def test_label_points_log_panel():
     texts = {t.get_text(): t for t in ax.texts}
     assert set(texts) == {"student, student_no_kd", "teacher"}
     assert texts["teacher"].get_horizontalalignment() == "right"  # near the right edge: flipped
+
+
+def test_stack_labels_ends_when_rounding_puts_a_label_just_under_a_line_apart():
+    """The params panel of a real GBDT-teacher run: a label moved up to 0.202 + LINE sat
+    0.04999999… above the one below (float rounding), was "blocked" again and moved to the same
+    height forever; a label a line apart (within rounding) no longer collides."""
+    fx = [0.9545454545454518, 0.19368059258455753, 0.19368059258455753, 0.04545454545454579]
+    fy = [0.9712121212121223, 0.20198135198135125, 0.062121212121211064, 0.20198135198135125]
+    heights = stack_labels(fx, fy)
+    assert heights == pytest.approx([fy[0], fy[1], fy[2], fy[3] + LINE])

@@ -256,3 +256,19 @@ def test_english_sentences_found_outside_code():
 @pytest.mark.parametrize("fixture", ["full_report", "cjk_report"])
 def test_make_report_zh_has_no_english_sentences(fixture, request):
     assert english_sentences(_report(request.getfixturevalue(fixture))) == []
+
+
+def test_make_report_gbdt_teacher_both_languages(gbdt_reports, gbdt_run, numbers):
+    """A GBDT teacher through export, bench and report: the report renders in zh and en, says
+    what the teacher is, shows no NaN or infinity, and carries the same numbers in both."""
+    trees = json.loads((gbdt_run / "models.json").read_text())["teacher"]
+    en, zh = gbdt_reports["en"], gbdt_reports["zh"]
+    assert (f"- Teacher model: HistGradientBoosting, {trees['iterations']:,} iterations, "
+            f"{trees['trees']:,} trees, {trees['nodes']:,} nodes") in en
+    assert f"HistGradientBoosting 梯度提升树：{trees['iterations']:,} 次迭代" in zh
+    for text in (en, zh):
+        assert not re.search(r"\b(nan|NaN|inf|Infinity)\b", text)
+        assert "plots/pareto.png" in text and "0.0×" not in text
+    assert "### How the student's size was chosen" in en and "### 学生模型规模的选择" in zh
+    assert "trees compare, they do not multiply" in en
+    assert sorted(numbers(zh)) == sorted(numbers(en))

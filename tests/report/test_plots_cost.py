@@ -7,7 +7,7 @@ import pytest
 from kdedge.contract import EXPORTED_BASELINES
 from kdedge.report.collect import read_bench
 from kdedge.report import labels
-from kdedge.report.collect import model_label
+from kdedge.report.paired import plot_label
 from kdedge.report.plots_cost import accuracy_vs_cost, cost_points, latency_distribution
 
 
@@ -37,15 +37,18 @@ def test_latency_distribution_one_panel_per_target_emulated_marked(full_facts):
     fig = latency_distribution(full_facts)
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["x86-test", "arm64-emulated — EMULATED: not a performance figure"]
-    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels == sorted(EXPORTED_BASELINES) + ["student", "student (fp16)", "student (int8)",
-                                                   "student (int8-static)", "teacher"]
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]  # by stem, display names
+    assert labels == ["HistGradientBoosting on all 13 features", "LogisticRegression on all 13 "
+                      "features", "LogisticRegression on the 6 selected features", "Student (KD)",
+                      "Student (KD) [fp16]", "Student (KD) [int8]", "Student (KD) [int8-static]",
+                      "Teacher"]
+    assert len(labels) == len(EXPORTED_BASELINES) + 5
 
 
 def test_latency_distribution_stale_row_labelled(full_facts):
     full_facts.benches[0].stale = ["student"]
     labels = [t.get_text() for t in latency_distribution(full_facts).axes[0].get_yticklabels()]
-    assert "student † (stale file)" in labels and "teacher" in labels
+    assert "Student (KD) † (stale file)" in labels and "Teacher" in labels
 
 
 @pytest.mark.parametrize("overloaded, target", [(False, "(x86-test)"), (True, "(x86-test, overloaded)")])
@@ -80,6 +83,18 @@ def test_accuracy_vs_cost_one_label_per_spot_none_overprinted(full_facts):
             for x2, y2 in boxes[i + 1:]:
                 assert abs(x - x2) >= labels.WIDTH - 2 * labels.OFFSET or abs(y - y2) >= labels.LINE - 1e-9
     params = [text.get_text() for text in fig.axes[0].texts]
-    assert any(label.startswith("student, student_no_kd") for label in params), params
+    assert any(label.startswith("Student (KD), No-KD student") for label in params), params
     names = [n.strip() for label in params for n in label.split(", ")]
-    assert sorted(names) == sorted(model_label(p.name) for p in cost_points(full_facts))
+    assert sorted(names) == sorted(plot_label(full_facts.metrics, p.name)
+                                   for p in cost_points(full_facts))
+
+
+def test_accuracy_vs_cost_tree_teacher_left_off_the_macs_axis(full_facts):
+    """A GBDT teacher has 0 MACs (it compares, it does not multiply): no point at 0 on a log
+    axis; the MACs panel leaves it off and says so, the other panels keep it."""
+    full_facts.metrics.teacher.macs = 0
+    fig = accuracy_vs_cost(full_facts)
+    params, macs, _ = fig.axes
+    assert "not shown, no MACs: Teacher" in macs.get_xlabel()
+    assert not any("Teacher" in text.get_text() for text in macs.texts)
+    assert any("Teacher" in text.get_text() for text in params.texts)

@@ -55,7 +55,7 @@ def _report_images(run: Path) -> list[str]:
     return re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (run / "report.md").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("fixture, plots", [("plain_report", 11), ("full_report", 15)])
+@pytest.mark.parametrize("fixture, plots", [("plain_report", 11), ("full_report", 16)])
 def test_render_markdown_image_links_resolve(fixture, plots, request):
     run = request.getfixturevalue(fixture)
     links = _report_images(run)

@@ -11,7 +11,7 @@ from kdedge.report.sections import build_document
 from kdedge.rundir import read_json
 
 
-@pytest.mark.parametrize("fixture", ["facts", "full_facts"])
+@pytest.mark.parametrize("fixture", ["facts", "full_facts", "searched_facts", "gbdt_facts"])
 def test_build_document_zh_en_same_numbers(fixture, request, numbers):
     facts = request.getfixturevalue(fixture)
     zh = render_markdown(build_document(facts, lang="zh", plots=set(ALL_PLOTS)))
@@ -156,3 +156,14 @@ def test_make_report_cjk_run_names_its_dropped_column(cjk_report):
     assert read_json(cjk_report / "preprocessing.json")["dropped_constant"] == ["常数列"]
     text = (cjk_report / "report.md").read_text(encoding="utf-8")
     assert "> 读取数据时删除了 1 个常数列（每行取值相同，没有可学习的信息），因此不在参与排名的 4 个特征之中：`常数列`。" in text
+
+
+def test_build_document_header_gbdt_teacher(searched_facts):
+    """A GBDT teacher has no layers: the header names its iterations, trees and nodes."""
+    trees = searched_facts.run.models.teacher
+    for lang, line in (("en", f"- Teacher model: HistGradientBoosting, {trees.iterations:,} "
+                              f"iterations, {trees.trees:,} trees, {trees.nodes:,} nodes (at most "
+                              f"{trees.max_leaf_nodes} leaves per tree, learning rate "
+                              f"{trees.learning_rate:g})"),
+                       ("zh", f"- 教师模型: HistGradientBoosting 梯度提升树：{trees.iterations:,} 次迭代")):
+        assert line in render_markdown(build_document(searched_facts, lang=lang, plots=set()))
