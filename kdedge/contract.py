@@ -612,8 +612,8 @@ class Search(Record):
     val_rows: int = doc("validation rows every candidate is judged on")
     rule: str = doc("how the winner was picked")
     candidates: list[SearchCandidate] = doc("every fit, in the order it ran")
-    chosen: int | None = doc("index of the winner in candidates (its refit is the last entry); "
-                             "null for a fixed student")
+    chosen: int | None = doc("index of the winner in candidates (a refit on every row is the "
+                             "last entry); 0 for a fixed student, its only candidate")
     met_target: bool = doc("the winner meets the target on the validation rows")
     message: str = doc("the outcome in one sentence (also in metrics.json and the report)")
     search_format: int = doc("format version of this file", 1)

@@ -36,7 +36,7 @@ def test_main_run_produces_every_stage_with_progress(tmp_path, capsys):
         assert export.c_student is not None and export.c_student.parity.passed
         assert read_record(BenchReport, bench_files[0]).c_student is not None
     assert re.search(r"^## \d+\. Conclusions$", (out / "report.md").read_text(), re.M)
-    assert len(list((out / "plots").glob("*.png"))) == 15
+    assert len(list((out / "plots").glob("*.png"))) == 16  # pareto.png needs the bench
 
 
 def test_run_all_passes_positive_to_distill(tmp_path):
