@@ -309,7 +309,8 @@ def fixed_student(screen: Screening, arch: Architecture, *,
 
 
 def search_message(record: Search, winner: Fitted) -> str:
-    """The outcome in one sentence, for stderr, metrics.json and the report."""
+    """The outcome in one sentence, for stderr, metrics.json and the report; no wall times
+    (search.json has them), so the same command writes the same metrics.json."""
     c = winner.record
     what = (f"{winner.arch.describe()} ({c.macs} MACs, {c.params} params): validation "
             f"agreement {c.agreement:.4f} with the teacher, accuracy {c.accuracy:.4f} vs the "
@@ -321,9 +322,9 @@ def search_message(record: Search, winner: Fitted) -> str:
     budget = (" before the search budget ran out (--search_seconds "
               f"{record.budget_seconds:g})") if record.budget_exhausted else ""
     if c.meets_target:
-        return (f"size search ({len(record.candidates)} students, {record.seconds:.0f} s): the "
-                f"smallest that keeps the teacher found{budget} is {what}")
-    return (f"size search ({len(record.candidates)} students, {record.seconds:.0f} s): NO "
+        return (f"size search ({len(record.candidates)} students): the smallest that keeps "
+                f"the teacher found{budget} is {what}")
+    return (f"size search ({len(record.candidates)} students): NO "
             f"student met the target (agreement >= {record.fidelity} and no detectable paired "
             f"loss){budget}; kept the closest, {what}. Try more --features, a larger "
             "--search_seconds, or --teacher gbdt; or accept the gap the report shows")

@@ -118,12 +118,14 @@ def test_search_is_deterministic(searched_run, tmp_path):
     first, second = (json.loads((run / contract.SEARCH_JSON).read_text()) for run in
                      (searched_run, again))
     for record in (first, second):
-        record.pop("seconds"), record.pop("message")  # wall times
+        record.pop("seconds")  # wall time; the message has none
         for c in record["candidates"]:
             c.pop("seconds")
     assert first == second
     assert (searched_run / "student.safetensors").read_bytes() == \
         (again / "student.safetensors").read_bytes()
+    assert (searched_run / contract.METRICS_JSON).read_bytes() == \
+        (again / contract.METRICS_JSON).read_bytes()
 
 
 def test_search_out_of_budget_keeps_the_best_so_far_and_says_so(tmp_path):
