@@ -45,7 +45,7 @@ class KdedgeCLI:
                 transfer: str = "none", temperature: float = 4.0, alpha: float = 0.5,
                 max_epochs: int = 150, patience: int = 15, batch_size: int = 128,
                 lr: float = 3e-3, threads: int = 1, quiet: bool = False) -> str:
-        """Train the teacher, rank features, distil a student on the top k; write a run directory.
+        """Train the teacher and distil the smallest student that keeps it; write a run directory.
 
         Args:
             data: omit for the built-in default; wine, breast_cancer, digits, iris; or a CSV or
