@@ -13,7 +13,6 @@ student — searched (kdedge.search) or fixed — and trains its no-KD and all-f
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import math
 import platform
@@ -214,11 +213,13 @@ def _subsample(rows: int, limit: int, seed: int) -> np.ndarray | None:
 
 
 def screening(split: Split, full: TrainingSet, teacher: Logits, order: list[int],
-              classes: Classes, *, kd: KDConfig, train: TrainConfig, seed: int) -> Screening:
+              classes: Classes, *, kd: KDConfig, train: TrainConfig, seed: int,
+              subsample: bool = True) -> Screening:
     """The rows the size search fits candidates on: the full training set when it is at most
-    SCREEN_ROWS training and VAL_ROWS validation rows, else a seeded subsample of each."""
-    train_rows = _subsample(len(split.y_train), SCREEN_ROWS, seed)
-    val_rows = _subsample(len(split.y_val), VAL_ROWS, seed + 1)
+    SCREEN_ROWS training and VAL_ROWS validation rows (or when `subsample` is false: a fixed
+    student fits once, on every row), else a seeded subsample of each."""
+    train_rows = _subsample(len(split.y_train), SCREEN_ROWS, seed) if subsample else None
+    val_rows = _subsample(len(split.y_val), VAL_ROWS, seed + 1) if subsample else None
     data = full if train_rows is None and val_rows is None else training_set(
         split, teacher, transfer=full.transfer, seed=seed, train_rows=train_rows,
         val_rows=val_rows)
@@ -236,11 +237,10 @@ def choose_student(screen: Screening, full: TrainingSet, *, plan: dict, n_featur
                                         fidelity=plan["fidelity"],
                                         budget_seconds=plan["search_seconds"])
         _log.info(record.message)
-    else:  # one fit: on every training row at once, no screening
+    else:  # one fit, on every training row (the screening rows are all of them)
         k = fixed_k or min(DEFAULT_FEATURES, n_features)
         arch = Architecture(k, plan["rank"] or default_rank(k), tuple(plan["student_hidden"]))
-        return fixed_student(dataclasses.replace(screen, data=full), arch,
-                             fidelity=plan["fidelity"])
+        return fixed_student(screen, arch, fidelity=plan["fidelity"])
     if screen.data is full:
         return record, winner
     judge = make_judge(full, positive=screen.positive, fidelity=plan["fidelity"],
@@ -615,7 +615,8 @@ def train_all(ds: Dataset, split: Split, classes: Classes, *, k: int | None, pla
     _log.info(f"[3/5] the students' training set (transfer: {transfer})")
     full = training_set(split, logits, transfer=transfer, seed=seed)
     kd = KDConfig(kd.temperature, kd.alpha, transfer=transfer, transfer_rows=full.transfer_rows)
-    screen = screening(split, full, logits, order, classes, kd=kd, train=train, seed=seed)
+    screen = screening(split, full, logits, order, classes, kd=kd, train=train, seed=seed,
+                       subsample=plan["student"] == "search")
     _log.info("[4/5] " + ("size search" if plan["student"] == "search" else "fixed-size student")
               + " and the no-KD and all-features students")
     search, winner = choose_student(screen, full, plan=plan, n_features=len(names), fixed_k=k)
