@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.special import softmax
 from safetensors.numpy import save as save_arrays
 from safetensors.torch import save as save_safetensors
 
@@ -100,10 +101,8 @@ class Trained:
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    """Row softmax in float64 (scipy's: exp(z − max) / sum)."""
+    return softmax(np.asarray(logits, dtype=np.float64), axis=1)
 
 
 def probabilities(model: torch.nn.Module, X_raw: np.ndarray, scaler: contract.Scaler) -> np.ndarray:

@@ -18,6 +18,7 @@ sklearn and onnxruntime against.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import softmax
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -181,17 +182,12 @@ def predict_proba_arrays(config: LinearConfig | TreesConfig, arrays: dict[str, n
                          "'linear' and 'gbdt' models")
     rows = np.asarray(X, dtype=np.float32).astype(np.float64)
     if config.kind == "linear":
-        return _softmax(rows @ arrays["weight"].astype(np.float64) + arrays["bias"])
+        return softmax(rows @ arrays["weight"].astype(np.float64) + arrays["bias"], axis=1)
     raw = _tree_scores(arrays, rows)
     if raw.shape[1] == 1:
         p = 1.0 / (1.0 + np.exp(-raw[:, 0]))
         return np.column_stack([1.0 - p, p])
-    return _softmax(raw)
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    return softmax(raw, axis=1)
 
 
 def _tree_scores(arrays: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
