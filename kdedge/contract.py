@@ -51,6 +51,8 @@ EXPORTED_BASELINES = ("logreg_k", "logreg_all", "hgb_all")
 SEARCH_JSON = "search.json"
 TEACHER_KINDS = ("mlp", "gbdt")  # --teacher
 TRANSFER_METHODS = ("none", "munge")  # --transfer: synthetic rows the teacher labels
+READ_MODES = ("memory", "streamed")  # how distill read the data (run.json's data_reading.mode)
+STREAM_CHOICES = ("auto", "on", "off")  # --stream
 INPUT_NAME = "features"  # the ONNX graph input: float32 [batch, k], raw (unscaled) values
 OUTPUT_NAMES = ("probabilities", "label")  # float32 [batch, C] and int64 [batch]
 SPLIT_KEYS = ("X_val", "y_val", "X_test", "y_test", "X_calib", "feature_names", "class_names")
@@ -620,6 +622,34 @@ class Search(Record):
 
 
 @dataclass
+class DataReading(Record):
+    """How distill read the data and shared the training rows between processes: enough to
+    reproduce the split and every process's rows."""
+
+    mode: str = doc("memory (the table read whole) or streamed (read in record batches)")
+    world_size: int = doc("training processes (torchrun ranks); rank 0 wrote the run")
+    backend: str | None = doc("torch.distributed backend (gloo); null for one process")
+    split_rule: str = doc("how each row was assigned to train / validation / test")
+    shard_rule: str = doc("which training rows each process read")
+    chunk_rows: int | None = doc("streamed: rows per record batch read; null in memory")
+    shuffle_rows: int | None = doc("streamed: rows of the training stream's shuffle buffer")
+    sample_rows: int | None = doc("streamed: training rows held in memory (baselines, the "
+                                  "search's screening rows, calibration, a GBDT teacher)")
+
+
+def in_memory_reading(split_rule: str) -> DataReading:
+    """run.json's data_reading of a one-process in-memory run (also what a run written before
+    streaming existed means)."""
+    return DataReading(mode="memory", world_size=1, backend=None, split_rule=split_rule,
+                       shard_rule="one process reads every training row", chunk_rows=None,
+                       shuffle_rows=None, sample_rows=None)
+
+
+MEMORY_SPLIT_RULE = ("scikit-learn train_test_split, stratified, random_state = seed: test "
+                     "first, then validation from the rest")
+
+
+@dataclass
 class Manifest(Record):
     """The run's manifest: what made it and the sha256 of every file a stage wrote."""
 
@@ -632,9 +662,12 @@ class Manifest(Record):
     seed: int = doc("the seed of the split, initialisations and ranking")
     config: dict[str, Any] = doc("every argument of distill")
     versions: dict[str, str | None] = doc("python and package versions")
-    torch_threads: int = doc("torch intra-op threads distill ran with")
+    torch_threads: int = doc("torch intra-op threads distill ran with (per process)")
     artifacts: dict[str, str] = doc("RUN-relative path → sha256 of every file a stage wrote")
     stages: dict[str, dict[str, Any]] = doc("stage → {finished, seconds, …} of its last run")
+    data_reading: DataReading = doc("how the data was read and sharded (streamed or in memory, "
+                                    "world size, split and shard rules)",
+                                    factory=lambda: in_memory_reading(MEMORY_SPLIT_RULE))
     run_format: int = doc("format version of this file", 1)
 
 

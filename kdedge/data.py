@@ -55,6 +55,17 @@ class Dataset:
     name: str
     sha256: str | None = None
     dropped_constant: list[str] = field(default_factory=list)
+    counts: list[int] | None = None  # rows per class when X and y are not held (streamed data)
+
+    @property
+    def rows(self) -> int:
+        return int(sum(self.counts)) if self.counts is not None else len(self.y)
+
+    def class_counts(self) -> list[int]:
+        """Rows per class over every split."""
+        if self.counts is not None:
+            return list(self.counts)
+        return np.bincount(self.y, minlength=len(self.class_names)).tolist()
 
 
 @dataclass
@@ -68,6 +79,11 @@ class Split:
     X_test: np.ndarray
     y_test: np.ndarray
     scaler: Scaler
+
+    @property
+    def n_train(self) -> int:
+        """Training rows (streamed data holds only a sample of them in X_train)."""
+        return len(self.y_train)
 
     def class_counts(self, n_classes: int) -> dict[str, list[int]]:
         """Rows per class of each split: {"train": [...], "val": [...], "test": [...]}."""
@@ -96,9 +112,11 @@ REQUESTED_RULE = "--positive"
 
 
 def positive_class(class_names: list[str], y_train: np.ndarray,
-                   requested: str | None = None) -> Classes:
+                   requested: str | None = None, *,
+                   train_counts: list[int] | None = None) -> Classes:
     """The positive class of binary data: `requested` (a class label as the user wrote it,
-    compared as text), else the minority class of the training split (a tie: index 1).
+    compared as text), else the minority class of the training split (a tie: index 1), counted
+    from `y_train` or given as `train_counts` (streamed data).
 
     Raises:
         KdedgeError: `requested` is not one of the labels, or the data is not binary.
@@ -116,7 +134,8 @@ def positive_class(class_names: list[str], y_train: np.ndarray,
                               f"labels are: {', '.join(repr(n) for n in class_names)}")
         return Classes(names=list(class_names), positive=class_names.index(str(requested)),
                        rule=REQUESTED_RULE)
-    counts = np.bincount(y_train, minlength=2)
+    counts = (np.asarray(train_counts) if train_counts is not None
+              else np.bincount(y_train, minlength=2))
     if counts[0] == counts[1]:
         return Classes(names=list(class_names), positive=1, rule=TIE_RULE)
     return Classes(names=list(class_names), positive=int(np.argmin(counts)), rule=MINORITY_RULE)

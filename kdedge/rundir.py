@@ -44,16 +44,16 @@ def sha256_file(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """NaN/inf are not JSON: write them as null so every reader can parse the file."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalar
-        return _json_safe(value.item())
+        return json_safe(value.item())
     return value
 
 
@@ -83,7 +83,7 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
-    text = json.dumps(_json_safe(obj), indent=2, ensure_ascii=False, allow_nan=False)
+    text = json.dumps(json_safe(obj), indent=2, ensure_ascii=False, allow_nan=False)
     return write_bytes_atomic(path, (text + "\n").encode("utf-8"))
 
 

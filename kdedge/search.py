@@ -42,7 +42,7 @@ from kdedge.contract import KDConfig, Scaler, Search, SearchCandidate, StudentCo
 from kdedge.fold import fold_model
 from kdedge.log import get_logger
 from kdedge.models import count_params
-from kdedge.student import TrainingSet, fit_student
+from kdedge.student import StreamedTrainingSet, TrainingSet, fit_student
 from kdedge.train import TrainConfig, predict_logits, seeded
 from kdedge.verdicts import bootstrap_weights, paired_accuracy, paired_recall
 
@@ -124,7 +124,7 @@ def size_chain(k: int, top: tuple[int, ...] = PROBE_HEADS[0]) -> list[Architectu
     return unique
 
 
-def make_judge(data: TrainingSet, *, positive: int | None, fidelity: float, seed: int) -> Judge:
+def make_judge(data: TrainingSet | StreamedTrainingSet, *, positive: int | None, fidelity: float, seed: int) -> Judge:
     return Judge(teacher_labels=data.teacher_val.argmax(axis=1),
                  weights=bootstrap_weights(len(data.y_val), seed=seed), positive=positive,
                  fidelity=fidelity)
@@ -148,8 +148,8 @@ def judge_candidate(judge: Judge, y_val: np.ndarray, labels: np.ndarray) -> dict
                 recall_verdict=recall_verdict, meets_target=meets)
 
 
-def fit_candidate(arch: Architecture, phase: str, data: TrainingSet, order: list[int],
-                  scaler: Scaler, judge: Judge, *, n_classes: int, kd: KDConfig,
+def fit_candidate(arch: Architecture, phase: str, data: TrainingSet | StreamedTrainingSet,
+                  order: list[int], scaler: Scaler, judge: Judge, *, n_classes: int, kd: KDConfig,
                   train: TrainConfig, seed: int, label: str | None = None) -> Fitted:
     """Distil `arch` on the screening rows and judge it on the validation rows."""
     started = time.perf_counter()
@@ -163,7 +163,7 @@ def fit_candidate(arch: Architecture, phase: str, data: TrainingSet, order: list
     record = SearchCandidate(
         phase=phase, k=arch.k, rank=arch.rank, hidden=list(arch.hidden),
         params=count_params(model), macs=fold_model(model, scaler.subset(columns)).macs,
-        rows=len(data.y_train), epochs=history["epochs_run"],
+        rows=data.rows, epochs=history["epochs_run"],
         seconds=round(time.perf_counter() - started, 2),
         **judge_candidate(judge, data.y_val, labels))
     _log.info(f"  search {phase:<4} {arch.describe():<24} {record.macs:>6} MACs  agreement "
@@ -206,7 +206,8 @@ def best_of(fits: list[Fitted]) -> Fitted:
 class Screening:
     """Everything a candidate fit needs besides its architecture."""
 
-    data: TrainingSet  # the screening rows (every training row, or a subsample)
+    data: TrainingSet | StreamedTrainingSet  # the screening rows (every training row, or a
+    # subsample)
     order: list[int]  # feature columns, most important first
     scaler: Scaler
     n_classes: int
@@ -214,6 +215,7 @@ class Screening:
     kd: KDConfig
     train: TrainConfig
     seed: int
+    refit: bool = False  # the rows are a subsample: the winner is refitted on every row
 
 
 def search_student(screen: Screening, *, n_features: int, fixed_k: int | None, fidelity: float,
@@ -248,7 +250,7 @@ def search_student(screen: Screening, *, n_features: int, fixed_k: int | None, f
     record = Search(
         mode="search", fidelity=fidelity, budget_seconds=float(budget_seconds),
         seconds=round(time.perf_counter() - started, 2), budget_exhausted=not finished,
-        screen_rows=len(screen.data.y_train[screen.data.labelled]),
+        screen_rows=screen.data.rows - screen.data.transfer_rows,
         val_rows=len(screen.data.y_val),
         rule=RULE.format(ladder=ladder, fidelity=fidelity),
         candidates=[f.record for f in fits.values()],
@@ -301,7 +303,7 @@ def fixed_student(screen: Screening, arch: Architecture, *,
                            seed=screen.seed, label="student")
     record = Search(
         mode="fixed", fidelity=fidelity, budget_seconds=0.0, seconds=fitted.record.seconds,
-        budget_exhausted=False, screen_rows=len(screen.data.y_train[screen.data.labelled]),
+        budget_exhausted=False, screen_rows=screen.data.rows - screen.data.transfer_rows,
         val_rows=len(screen.data.y_val), rule="fixed size: no search",
         candidates=[fitted.record], chosen=0, met_target=fitted.record.meets_target, message="")
     record.message = search_message(record, fitted)

@@ -17,10 +17,12 @@ import torch
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
+from kdedge.batches import ArrayBatches, StreamBatches
 from kdedge.contract import Scaler, TeacherConfig
 from kdedge.data import Split
+from kdedge.distributed import SINGLE, World
 from kdedge.models import build_model
-from kdedge.train import Progress, TrainConfig, fit, predict_logits
+from kdedge.train import Progress, TrainConfig, fit_batches, min_batch_rows, predict_logits
 
 # Rows per forward pass: the teacher's activations stay a few MB on any data size (one pass over
 # 320k rows held +608 MB, and cache misses made it 3x slower per row than 8k-row batches).
@@ -60,16 +62,25 @@ def batched(logits: Logits, rows: int = BATCH_ROWS) -> Logits:
 
 
 def fit_mlp(split: Split, n_classes: int, *, hidden: list[int], train: TrainConfig,
-            seed: int) -> FittedTeacher:
-    """The MLP teacher on every (standardised) feature, early-stopped on validation loss.
-    The caller seeds torch (`kdedge.train.seeded`) so the initial weights follow `seed`."""
+            seed: int, world: World = SINGLE) -> FittedTeacher:
+    """The MLP teacher on every (standardised) feature, early-stopped on validation loss, on
+    the training rows in memory or streamed (`split.stream`), in this process or as one of
+    `world`'s (DDP). The caller seeds torch (`kdedge.train.seeded`) so the initial weights
+    follow `seed`."""
     config = TeacherConfig(n_features=split.X_train.shape[1], n_classes=n_classes,
                            hidden=list(hidden))
     model = build_model(config)
-    history = fit(model, split.scaler.transform(split.X_train), split.y_train,
-                  split.scaler.transform(split.X_val), split.y_val, config=train, seed=seed,
-                  loss_fn=lambda logits, y, _aux: torch.nn.functional.cross_entropy(logits, y),
-                  progress=Progress("teacher"))
+    common = dict(batch_size=train.batch_size, world=world, min_rows=min_batch_rows(model))
+    stream = getattr(split, "stream", None)
+    batches = (StreamBatches(stream, lambda X: (split.scaler.transform(X), None), **common)
+               if stream is not None else
+               ArrayBatches(split.scaler.transform(split.X_train), split.y_train, seed=seed,
+                            **common))
+    history = fit_batches(model, batches, split.scaler.transform(split.X_val), split.y_val,
+                          config=train,
+                          loss_fn=lambda logits, y, _aux: torch.nn.functional.cross_entropy(
+                              logits, y),
+                          progress=Progress("teacher") if world.is_main else None)
     return FittedTeacher(kind="mlp", model=model, history=history)
 
 

@@ -12,7 +12,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.distributed.algorithms.join import Join
+from torch.nn.parallel import DistributedDataParallel
 
+from kdedge.batches import ArrayBatches, StreamBatches, as_tensor
 from kdedge.log import get_logger
 
 _log = get_logger("distill")
@@ -53,17 +56,6 @@ def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, y: torch
     return alpha * hard + (1.0 - alpha) * temperature**2 * soft
 
 
-def as_tensor(X: np.ndarray) -> torch.Tensor:
-    """A copy of `X` in memory torch allocated (64-byte aligned).
-
-    MKL's float32 GEMM rounds differently depending on the alignment of its input, and numpy's
-    arrays are only 16-byte aligned: computing on torch's own copy makes a model's outputs on
-    the same rows bit-identical in every process (at one thread count), whatever numpy's
-    allocation happened to be.
-    """
-    return torch.from_numpy(np.ascontiguousarray(X)).clone()
-
-
 class Progress:
     """Progress lines of one model's training on the `kdedge.distill` logger: at the start,
     every 10 epochs, and once at the end."""
@@ -87,43 +79,62 @@ def fit(model: nn.Module, X_train: np.ndarray, y_train: np.ndarray, X_val: np.nd
         loss_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
         aux_train: np.ndarray | None = None, aux_val: np.ndarray | None = None,
         progress: Progress | None = None) -> dict:
-    """Train `model` in place and keep the weights of the epoch with the lowest validation loss.
+    """`fit_batches` on training rows in memory, in one process.
 
     Args:
         X_*, y_*: standardised float32 inputs and int64 class indices.
         loss_fn: loss_fn(logits, y, aux) where aux is the matching rows of `aux_train`/`aux_val`
             (the teacher's logits when distilling; ignored otherwise).
+    """
+    batches = ArrayBatches(X_train, y_train, aux_train, batch_size=config.batch_size, seed=seed,
+                           min_rows=min_batch_rows(model))
+    return fit_batches(model, batches, X_val, y_val, config=config, loss_fn=loss_fn,
+                       aux_val=aux_val, progress=progress)
+
+
+def min_batch_rows(model: nn.Module) -> int:
+    """The fewest rows a training batch of `model` may have: BatchNorm needs two."""
+    return 2 if any(isinstance(m, nn.BatchNorm1d) for m in model.modules()) else 1
+
+
+def fit_batches(model: nn.Module, batches: ArrayBatches | StreamBatches, X_val: np.ndarray,
+                y_val: np.ndarray, *, config: TrainConfig,
+                loss_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
+                aux_val: np.ndarray | None = None, progress: Progress | None = None) -> dict:
+    """Train `model` in place on `batches` (kdedge.batches) and keep the weights of the epoch
+    with the lowest validation loss.
+
+    Under torchrun (`batches.world` of several processes) the model trains as torch's
+    DistributedDataParallel: every process steps on its share of the rows and DDP averages the
+    gradients, so the weights stay identical everywhere. Rank 0 alone scores the validation rows;
+    it broadcasts the loss, and every process takes the same keep-best and stop decisions from
+    it. A streamed epoch runs under torch's `Join` (shards differ in length).
 
     Returns:
         history: per-epoch train/validation loss and validation accuracy, and the best epoch.
     """
-    generator = torch.Generator().manual_seed(seed)
-    Xt, yt = as_tensor(X_train), as_tensor(y_train)
+    world = batches.world
     Xv, yv = as_tensor(X_val), as_tensor(y_val)
-    at = as_tensor(aux_train) if aux_train is not None else torch.zeros(len(yt), 1)
     av = as_tensor(aux_val) if aux_val is not None else torch.zeros(len(yv), 1)
+    trained = DistributedDataParallel(model) if world.is_distributed else model
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     history = {"train_loss": [], "val_loss": [], "val_accuracy": []}
     best_loss, best_epoch, best_state = float("inf"), 0, copy.deepcopy(model.state_dict())
     for epoch in range(1, config.max_epochs + 1):
         model.train()
-        order = torch.randperm(len(yt), generator=generator)
         total = 0.0
-        for start in range(0, len(order), config.batch_size):
-            idx = order[start:start + config.batch_size]
-            if len(idx) < 2 and any(isinstance(m, nn.BatchNorm1d) for m in model.modules()):
-                continue  # BatchNorm cannot normalise a batch of one row
-            loss = loss_fn(model(Xt[idx]), yt[idx], at[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * len(idx)
+        with _joined(trained, world.is_distributed and batches.uneven):
+            for X, y, aux in batches.epoch(epoch):
+                loss = loss_fn(trained(X), y, aux)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * len(y)
+        total = world.all_reduce_sum([total])[0]
         model.eval()
-        with torch.no_grad():
-            logits = _forward(model, Xv)
-            val_loss = float(loss_fn(logits, yv, av))
-            val_acc = float((logits.argmax(1) == yv).float().mean())
-        history["train_loss"].append(total / len(yt))
+        val_loss, val_acc = world.broadcast_json(
+            _validate(model, Xv, yv, av, loss_fn) if world.is_main else None)
+        history["train_loss"].append(total / batches.rows)
         history["val_loss"].append(val_loss)
         history["val_accuracy"].append(val_acc)
         if val_loss < best_loss - 1e-6:
@@ -139,6 +150,20 @@ def fit(model: nn.Module, X_train: np.ndarray, y_train: np.ndarray, X_val: np.nd
     history["best_epoch"] = best_epoch
     history["epochs_run"] = epoch
     return history
+
+
+def _validate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, aux: torch.Tensor,
+              loss_fn) -> list[float]:
+    """[validation loss, validation accuracy] of `model` in eval mode."""
+    with torch.no_grad():
+        logits = _forward(model, X)
+        return [float(loss_fn(logits, y, aux)), float((logits.argmax(1) == y).float().mean())]
+
+
+def _joined(model: nn.Module, uneven: bool):
+    """torch's Join over a DDP model when processes may run out of batches at different steps
+    (the finished ones shadow the others' gradient all-reduces); else nothing."""
+    return Join([model]) if uneven else contextlib.nullcontext()
 
 
 def predict_logits(model: nn.Module, X: np.ndarray) -> np.ndarray:
