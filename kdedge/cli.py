@@ -44,7 +44,8 @@ class KdedgeCLI:
                 rank: int | None = None, student_hidden: tuple | None = None,
                 transfer: str = "none", temperature: float = 4.0, alpha: float = 0.5,
                 max_epochs: int = 150, patience: int = 15, batch_size: int = 128,
-                lr: float = 3e-3, threads: int = 1, quiet: bool = False) -> str:
+                lr: float = 3e-3, threads: int = 1, stream: str = "auto", nproc: int = 1,
+                quiet: bool = False) -> str:
         """Train the teacher and distil the smallest student that keeps it; write a run directory.
 
         Args:
@@ -82,7 +83,14 @@ class KdedgeCLI:
             patience: stop after this many epochs without a better validation loss.
             batch_size: training rows per step (at least 2, for BatchNorm).
             lr: the AdamW learning rate.
-            threads: torch intra-op threads (default 1: models this small only spin a second).
+            threads: torch intra-op threads per process (default 1: models this small only spin
+                a second).
+            stream: auto, on or off: read the data from disk in record batches instead of
+                whole (auto: a Parquet folder, or a table too large to hold comfortably;
+                docs/streaming.md).
+            nproc: train on this many processes of this machine with torchrun and
+                DistributedDataParallel (gloo, loopback); for several machines run
+                `torchrun ... -m kdedge distill` (docs/streaming.md).
             quiet: warnings only, no progress lines.
         """
         return _stage("kdedge.distill", "distill", "distill", locals())
@@ -176,14 +184,15 @@ class KdedgeCLI:
         return _stage("kdedge.runtime.predict", "predict", "predict", locals())
 
 
-def _stage(module: str, function: str, command: str, values: dict) -> str:
+def _stage(module: str, function: str, command: str, values: dict) -> str | None:
     """The CLI boundary, the same for every command: configure progress logging, turn fire's
     parsed values into the stage's types (its PARAMETERS), call the stage, return its path."""
     stage = importlib.import_module(module)  # lazily: `kdedge --help` imports no torch
     configure_logging(quiet=values.get("quiet", False))
     call = getattr(stage, function)
     values = _taken(call, command, {k: v for k, v in values.items() if k not in ("self", "quiet")})
-    return str(call(**from_cli(getattr(stage, "PARAMETERS", {}), values)))
+    result = call(**from_cli(getattr(stage, "PARAMETERS", {}), values))
+    return None if result is None else str(result)  # None: a torchrun rank that writes nothing
 
 
 def _taken(call, command: str, values: dict) -> dict:

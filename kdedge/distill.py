@@ -13,8 +13,11 @@ student — searched (kdedge.search) or fixed — and trains its no-KD and all-f
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
+import logging
 import math
+import os
 import platform
 import shutil
 import time
@@ -33,24 +36,28 @@ import kdedge
 from kdedge import contract, rundir
 from kdedge.baselines import Baseline, fit_baselines
 from kdedge.contract import (BASELINES, CALIBRATION_ROWS, EXPORTED_BASELINES, MODEL_NAMES,
-                             STUDENT_ALL_FEATURES, TEACHER_KINDS, TRANSFER_METHODS,
+                             STREAM_CHOICES, STUDENT_ALL_FEATURES, TEACHER_KINDS,
+                             TRANSFER_METHODS,
                              BaselineMetrics, DataInfo, History, KDConfig, Manifest, Metrics,
                              ModelMetrics, ModelsFile, PairedComparison, Preprocessing, Search,
                              SplitClassCounts, SplitSizes, StudentConfig, TrainingHistory,
                              write_record)
 from kdedge.data import (SPLIT_PARAMETERS, Classes, Dataset, Split, dataset_name, load_dataset,
                          positive_class, split_dataset, summarise)
+from kdedge.distributed import LAUNCH_ENV, SINGLE, World, launch, process_group, world_from_env
 from kdedge.fold import fold_model
+from kdedge.log import ROOT as LOG_ROOT
 from kdedge.log import get_logger
 from kdedge.metrics import agreement, classification_metrics, extend
 from kdedge.models import count_params, default_rank, weight_bytes
 from kdedge.params import Flag, OneOf, Optional, Real, Text, Whole, WholeList, check_params
 from kdedge.ranking import rank_features
+from kdedge.reading import StreamedSplit, data_reading, load_streamed, read_mode
 from kdedge.rundir import KdedgeError
 from kdedge.search import (SCREEN_ROWS, VAL_ROWS, Architecture, Fitted, Screening, fit_candidate,
                            fixed_student, make_judge, search_student)
 from kdedge.sklearn_models import linear_arrays, linear_config, tree_arrays, trees_config
-from kdedge.student import TrainingSet, fit_student, training_set
+from kdedge.student import StreamedTrainingSet, TrainingSet, fit_student, training_set
 from kdedge.teacher import FittedTeacher, Logits, batched, fit_gbdt, fit_mlp
 from kdedge.train import TrainConfig, predict_logits, seeded
 from kdedge.verdicts import bootstrap_weights, paired_accuracy, paired_pr_auc, paired_recall
@@ -70,6 +77,7 @@ PARAMETERS = {
     "max_epochs": Whole(1), "patience": Whole(1),
     "batch_size": Whole(2),  # BatchNorm needs two rows
     "lr": Real(0, None, closed="neither"), "runs_root": Text(), "threads": Whole(1),
+    "stream": OneOf(STREAM_CHOICES), "nproc": Whole(1),
 }
 FIXED_HIDDEN = [32]  # the fixed-size student's head (--student fixed)
 RANKING_ROWS = 20_000  # validation rows permutation importance uses at most (seeded subsample)
@@ -169,18 +177,24 @@ def prepare(data: str | None, *, target: str | None, features: int | None,
             positive: str | None, test_size: float, val_size: float, seed: int,
             no_header: bool = False,
             teacher_hidden: list[int] = (256, 128),
-            rank: int | None = None) -> tuple[Dataset, Split, int | None, Classes]:
-    """Load, validate and split the data; check k (`features`) against the columns and resolve
-    the positive class (`positive`, else the training split's minority class) against the
-    labels. A table too large to train on with `teacher_hidden` and `rank` is refused before it
-    is read.
+            rank: int | None = None,
+            mode: str = "memory") -> tuple[Dataset, Split, int | None, Classes]:
+    """Load, validate and split the data — whole (`mode` memory) or in one streaming pass
+    (streamed, kdedge.reading) — check k (`features`) against the columns and resolve the
+    positive class (`positive`, else the training split's minority class) against the labels.
+    A table too large to hold and train on with `teacher_hidden` and `rank` is refused before
+    it is read (in memory).
 
     Returns:
         (dataset, split, k or None (the search picks it), classes)
     """
-    ds = load_dataset(data, target=target, no_header=no_header,
-                      training_bytes=lambda n: training_bytes(
-                          n, teacher_hidden=list(teacher_hidden), rank=rank))
+    if mode == "streamed":
+        ds, split = load_streamed(data, target=target, no_header=no_header,
+                                  test_size=test_size, val_size=val_size, seed=seed)
+    else:
+        ds = load_dataset(data, target=target, no_header=no_header,
+                          training_bytes=lambda n: training_bytes(
+                              n, teacher_hidden=list(teacher_hidden), rank=rank))
     n = len(ds.feature_names)
     if features is not None and not 1 <= features <= n:
         dropped = summarise(ds.dropped_constant) if ds.dropped_constant else "none"
@@ -188,20 +202,29 @@ def prepare(data: str | None, *, target: str | None, features: int | None,
             f"--features {features} is out of range: the data has {n} usable feature columns "
             f"(constant columns dropped: {dropped}); choose 1..{n}"
         )
-    split = split_dataset(ds, test_size=test_size, val_size=val_size, seed=seed)
-    return ds, split, features, positive_class(ds.class_names, split.y_train, positive)
+    if mode != "streamed":
+        split = split_dataset(ds, test_size=test_size, val_size=val_size, seed=seed)
+    classes = positive_class(ds.class_names, split.y_train, positive,
+                             train_counts=split.class_counts(len(ds.class_names))["train"])
+    return ds, split, features, classes
 
 
 def train_teacher(split: Split, classes: Classes, *, kind: str, hidden: list[int],
-                  train: TrainConfig, seed: int, threads: int) -> tuple[FittedTeacher, Trained]:
-    """The teacher of `kind` (mlp or gbdt) on every feature, scored on the test split."""
+                  train: TrainConfig, seed: int, threads: int,
+                  world: World = SINGLE) -> tuple[FittedTeacher, Trained | None]:
+    """The teacher of `kind` (mlp or gbdt) on every feature, scored on the test split (by rank
+    0; the other processes get None). The MLP trains on every process (DDP); every process
+    fits the same GBDT (scikit-learn's is not distributed; same rows, same seed)."""
     if kind == "gbdt":
         teacher = fit_gbdt(split, seed=seed, threads=threads)
-        return teacher, _score_gbdt(teacher, split, classes)
+        return teacher, _score_gbdt(teacher, split, classes) if world.is_main else None
     with seeded(seed):
-        teacher = fit_mlp(split, len(classes.names), hidden=hidden, train=train, seed=seed)
+        teacher = fit_mlp(split, len(classes.names), hidden=hidden, train=train, seed=seed,
+                          world=world)
     every = list(range(split.X_train.shape[1]))
-    return teacher, _score(teacher.model, teacher.history, split, every, classes)
+    scored = _score(teacher.model, teacher.history, split, every, classes) if world.is_main \
+        else None
+    return teacher, scored
 
 
 def _subsample(rows: int, limit: int, seed: int) -> np.ndarray | None:
@@ -211,56 +234,86 @@ def _subsample(rows: int, limit: int, seed: int) -> np.ndarray | None:
     return np.sort(np.random.default_rng(seed).permutation(rows)[:limit])
 
 
-def screening(split: Split, full: TrainingSet, teacher: Logits, order: list[int],
-              classes: Classes, *, kd: KDConfig, train: TrainConfig, seed: int,
-              subsample: bool = True) -> Screening:
-    """The rows the size search fits candidates on: the full training set when it is at most
-    SCREEN_ROWS training and VAL_ROWS validation rows (or when `subsample` is false: a fixed
-    student fits once, on every row), else a seeded subsample of each."""
-    train_rows = _subsample(len(split.y_train), SCREEN_ROWS, seed) if subsample else None
-    val_rows = _subsample(len(split.y_val), VAL_ROWS, seed + 1) if subsample else None
-    data = full if train_rows is None and val_rows is None else training_set(
-        split, teacher, transfer=full.transfer, seed=seed, train_rows=train_rows,
-        val_rows=val_rows)
+def full_training_set(split: Split, teacher: Logits, *, transfer: str, seed: int,
+                      world: World) -> TrainingSet | StreamedTrainingSet:
+    """Every training row the students learn from, shared by `world`'s processes: in memory
+    with the teacher's logits computed once, or streamed with them computed as rows pass."""
+    if not isinstance(split, StreamedSplit):
+        return dataclasses.replace(training_set(split, teacher, transfer=transfer, seed=seed),
+                                   world=world)
+    return StreamedTrainingSet(stream=split.stream, teacher=teacher, scaler=split.scaler,
+                               X_val=split.scaler.transform(split.X_val), y_val=split.y_val,
+                               teacher_val=teacher(split.X_val), world=world)
+
+
+def screening(split: Split, full: TrainingSet | StreamedTrainingSet, teacher: Logits,
+              order: list[int], classes: Classes, *, kd: KDConfig, train: TrainConfig,
+              seed: int, subsample: bool = True) -> Screening:
+    """The rows the size search fits candidates on, in this process alone: the full training
+    set when it is in memory and at most SCREEN_ROWS training and VAL_ROWS validation rows,
+    else a seeded subsample of each (of the training sample when streamed; `refit`: the winner
+    is refitted on every row). Without `subsample` (a fixed student fits once, on every row and
+    every process) the full training set itself."""
+    if not subsample:
+        return Screening(data=full, order=order, scaler=split.scaler,
+                         n_classes=len(classes.names), positive=classes.positive, kd=kd,
+                         train=train, seed=seed)
+    train_rows = _subsample(len(split.y_train), SCREEN_ROWS, seed)
+    val_rows = _subsample(len(split.y_val), VAL_ROWS, seed + 1)
+    refit = isinstance(full, StreamedTrainingSet) or train_rows is not None \
+        or val_rows is not None
+    data = training_set(split, teacher, transfer=full.transfer, seed=seed,
+                        train_rows=train_rows, val_rows=val_rows) if refit \
+        else dataclasses.replace(full, world=SINGLE)
     return Screening(data=data, order=order, scaler=split.scaler, n_classes=len(classes.names),
-                     positive=classes.positive, kd=kd, train=train, seed=seed)
+                     positive=classes.positive, kd=kd, train=train, seed=seed, refit=refit)
 
 
-def choose_student(screen: Screening, full: TrainingSet, *, plan: dict, n_features: int,
-                   fixed_k: int | None) -> tuple[Search, Fitted]:
-    """The KD student: searched (plan["student"] == "search"; the winner refitted on every
-    training row when the screening rows were a subsample) or of the fixed size plan gives
-    (fitted on every training row)."""
-    if plan["student"] == "search":
+def choose_student(screen: Screening, full: TrainingSet | StreamedTrainingSet, *, plan: dict,
+                   n_features: int, fixed_k: int | None,
+                   world: World = SINGLE) -> tuple[Search | None, Fitted]:
+    """The KD student: searched (plan["student"] == "search") by rank 0 alone and the winner's
+    architecture broadcast; refitted on every training row by every process when the screening
+    rows were a subsample. Or of the fixed size plan gives, fitted on every training row by every
+    process. The other processes get no search record, and a Fitted with only the architecture
+    when rank 0's screening fit is the final student."""
+    if plan["student"] != "search":  # one fit, on every training row (screen.data is full)
+        k = fixed_k or min(DEFAULT_FEATURES, n_features)
+        arch = Architecture(k, plan["rank"] or default_rank(k), tuple(plan["student_hidden"]))
+        return fixed_student(screen, arch, fidelity=plan["fidelity"])
+    record = winner = None
+    if world.is_main:
         record, winner = search_student(screen, n_features=n_features, fixed_k=fixed_k,
                                         fidelity=plan["fidelity"],
                                         budget_seconds=plan["search_seconds"])
         _log.info(record.message)
-    else:  # one fit, on every training row (the screening rows are all of them)
-        k = fixed_k or min(DEFAULT_FEATURES, n_features)
-        arch = Architecture(k, plan["rank"] or default_rank(k), tuple(plan["student_hidden"]))
-        return fixed_student(screen, arch, fidelity=plan["fidelity"])
-    if screen.data is full:
-        return record, winner
+    k, rank, hidden = world.broadcast_json(
+        [winner.arch.k, winner.arch.rank, list(winner.arch.hidden)] if world.is_main else None)
+    arch = Architecture(k, rank, tuple(hidden))
+    if not screen.refit:
+        return record, winner or Fitted(arch=arch, record=None, model=None, history={})
     judge = make_judge(full, positive=screen.positive, fidelity=plan["fidelity"],
                        seed=screen.seed)
-    refit = fit_candidate(winner.arch, "refit", full, screen.order, screen.scaler, judge,
+    refit = fit_candidate(arch, "refit", full, screen.order, screen.scaler, judge,
                           n_classes=screen.n_classes, kd=screen.kd, train=screen.train,
                           seed=screen.seed, label="student")
-    record.candidates.append(refit.record)
+    if record is not None:
+        record.candidates.append(refit.record)
     return record, refit
 
 
-def train_students(split: Split, full: TrainingSet, winner: Fitted, order: list[int],
-                   classes: Classes, *, kd: KDConfig, train: TrainConfig,
-                   seed: int) -> dict[str, Trained]:
+def train_students(split: Split, full: TrainingSet | StreamedTrainingSet, winner: Fitted,
+                   order: list[int], classes: Classes, *, kd: KDConfig, train: TrainConfig,
+                   seed: int, world: World = SINGLE) -> dict[str, Trained]:
     """The chosen KD student scored, the same student without KD (labels only) and its
     architecture on every feature (`student_all_features`, scored only: if it matches the
     teacher where the k-feature student does not, k is too small; if it loses too, the
-    student is), its rank scaled by n/k."""
+    student is), its rank scaled by n/k. Every process trains; rank 0 scores (the others
+    return {})."""
     n, arch = split.X_train.shape[1], winner.arch
     columns = order[:arch.k]
-    trained = {"student": _score(winner.model, winner.history, split, columns, classes)}
+    trained = {"student": _score(winner.model, winner.history, split, columns, classes)} \
+        if world.is_main else {}
     plans = (("student_no_kd", columns, arch.rank, KDConfig(kd.temperature, 1.0)),
              (STUDENT_ALL_FEATURES, order, math.ceil(arch.rank * n / arch.k), kd))
     for label, index, rank, config in plans:
@@ -269,7 +322,8 @@ def train_students(split: Split, full: TrainingSet, winner: Fitted, order: list[
         with seeded(seed):  # same seed → same initial weights for the KD and no-KD students
             model, history = fit_student(full, index, student, kd=config, train=train, seed=seed,
                                          label=label)
-        trained[label] = _score(model, history, split, index, classes)
+        if world.is_main:
+            trained[label] = _score(model, history, split, index, classes)
     return trained
 
 
@@ -278,10 +332,10 @@ def data_record(ds: Dataset, split: Split, classes: Classes) -> DataInfo:
     split sizes and class counts."""
     n_classes = len(ds.class_names)
     return DataInfo(
-        source=ds.source, name=ds.name, target=ds.target, rows=int(len(ds.y)),
+        source=ds.source, name=ds.name, target=ds.target, rows=ds.rows,
         features=len(ds.feature_names), classes=n_classes, class_names=ds.class_names,
-        class_counts=np.bincount(ds.y, minlength=n_classes).tolist(),
-        split=SplitSizes(train=int(len(split.y_train)), val=int(len(split.y_val)),
+        class_counts=ds.class_counts(),
+        split=SplitSizes(train=split.n_train, val=int(len(split.y_val)),
                          test=int(len(split.y_test))),
         split_class_counts=SplitClassCounts(**split.class_counts(n_classes)),
         positive_class=classes.positive_name, positive_rule=classes.rule,
@@ -434,10 +488,14 @@ def _out_dir(out: str | None, runs_root: str, name: str, force: bool) -> Path:
 
 
 @contextlib.contextmanager
-def _claimed(out: str | None, runs_root: str, name: str, force: bool):
+def _claimed(out: str | None, runs_root: str, name: str, force: bool, world: World = SINGLE):
     """The run directory, checked, under its writer lock (`rundir.stage_lock`) until distill has
     committed it: a second distill to the same --out fails at once instead of replacing this
-    one's run. Checked again under the lock; a successful run removes killed runs' debris."""
+    one's run. Checked again under the lock; a successful run removes killed runs' debris.
+    Only rank 0 writes: the other processes touch no file (they get None)."""
+    if not world.is_main:
+        yield None
+        return
     out_dir = _out_dir(out, runs_root, name, force)
     with rundir.stage_lock(out_dir, stage="distill"):
         rundir.prepare_output_dir(out_dir, force=force)
@@ -507,13 +565,15 @@ def run_records(trained: dict[str, Trained], baselines: dict[str, Baseline], met
             History(**{name: trained[name].history for name in MODEL_NAMES}), search]
 
 
-def manifest_record(out_dir: Path, *, seed: int, config: dict, started: float) -> Manifest:
+def manifest_record(out_dir: Path, *, seed: int, config: dict, started: float,
+                    reading: contract.DataReading) -> Manifest:
     """run.json before its artifacts' sha256 are filled in (`_write_run` does that)."""
     return Manifest(
         kdedge_version=kdedge.__version__, run_id=out_dir.name, created=rundir.now_iso(),
         seed=seed, config=config, versions=_versions(), torch_threads=torch.get_num_threads(),
         artifacts={}, stages={"distill": {"finished": rundir.now_iso(),
-                                          "seconds": round(time.perf_counter() - started, 2)}})
+                                          "seconds": round(time.perf_counter() - started, 2)}},
+        data_reading=reading)
 
 
 def distill(*, data: str | None = None, target: str | None = None, no_header: bool = False,
@@ -524,7 +584,8 @@ def distill(*, data: str | None = None, target: str | None = None, no_header: bo
             student_hidden: list[int] | None = None, fidelity: float = 0.98,
             search_seconds: float = 60.0, transfer: str = "none", temperature: float = 4.0,
             alpha: float = 0.5, max_epochs: int = 150, patience: int = 15, batch_size: int = 128,
-            lr: float = 3e-3, runs_root: str = "runs", threads: int = 1) -> Path:
+            lr: float = 3e-3, runs_root: str = "runs", threads: int = 1, stream: str = "auto",
+            nproc: int = 1) -> Path | None:
     """Train the teacher, rank features, find and distil the smallest student that keeps the
     teacher (or a fixed-size one), fit the baselines and judge every pair row by row; write a
     new run directory.
@@ -539,43 +600,78 @@ def distill(*, data: str | None = None, target: str | None = None, no_header: bo
         fidelity: validation agreement with the teacher the searched student must reach.
         search_seconds: wall-clock budget of the search's candidate fits.
         transfer: none, or munge: synthetic rows labelled by the teacher (kdedge.transfer).
-        threads: torch intra-op threads (models this small only spin a second one).
+        threads: torch intra-op threads per process (models this small only spin a second).
+        stream: auto, on or off: read the data in record batches from disk (kdedge.reading).
+        nproc: train on this many processes of this machine (torchrun, DDP; kdedge.distributed).
+            Under torchrun itself the launcher's world size applies.
 
-    Returns the run directory (docs/run-dir.md lists what it holds).
+    Returns the run directory (docs/run-dir.md lists what it holds); None on the processes
+    other than rank 0 of a distributed run, which write nothing, and on the processes `nproc`
+    launched (the launching call returns it).
     """
     started = time.perf_counter()
     teacher_hidden = list(teacher_hidden)
     student_hidden = None if student_hidden is None else list(student_hidden)
     check_params(PARAMETERS, locals())
+    # the flags the launched processes get (--out resolved here, so runs_root is not one)
+    arguments = {name: value for name, value in locals().items()
+                 if name in PARAMETERS and name not in ("nproc", "runs_root")}
     plan = student_plan(student, rank=rank, student_hidden=student_hidden, fidelity=fidelity,
                         search_seconds=search_seconds)
-    with _claimed(out, runs_root, dataset_name(data), force) as out_dir, _torch_threads(threads):
+    mode = read_mode(data, stream)
+    if mode == "streamed" and transfer != "none":
+        raise KdedgeError(f"--transfer {transfer} makes synthetic rows from the training rows in "
+                          "memory, but this data is streamed: drop --transfer, or --stream off")
+    world = world_from_env()
+    if nproc > 1 and not world.is_distributed and os.environ.get(LAUNCH_ENV) != "1":
+        out_dir = _out_dir(out, runs_root, dataset_name(data), force)
+        launch({**arguments, "out": str(out_dir)}, nproc=nproc, out=str(out_dir))
+        return out_dir
+    with process_group(world), _claimed(out, runs_root, dataset_name(data), force, world) \
+            as out_dir, _torch_threads(threads), _main_logs_only(world):
         ds, split, k, classes = prepare(data, target=target, features=features, positive=positive,
                                         test_size=test_size, val_size=val_size, seed=seed,
                                         no_header=no_header, teacher_hidden=teacher_hidden,
-                                        rank=rank)
+                                        rank=rank, mode=mode)
         config = dict(data=data, target=target, no_header=no_header, features=k,
                       positive=positive, seed=seed, test_size=test_size, val_size=val_size,
                       teacher=teacher, teacher_hidden=teacher_hidden, **plan, transfer=transfer,
                       temperature=temperature, alpha=alpha, max_epochs=max_epochs,
-                      patience=patience, batch_size=batch_size, lr=lr)
+                      patience=patience, batch_size=batch_size, lr=lr, stream=stream)
         trained, preprocessing, ranking, search, kd = train_all(
             ds, split, classes, k=k, plan=plan, teacher_kind=teacher,
             teacher_hidden=teacher_hidden, transfer=transfer, kd=KDConfig(temperature, alpha),
             train=TrainConfig(max_epochs=max_epochs, patience=patience, batch_size=batch_size,
-                              lr=lr), seed=seed, threads=threads)
+                              lr=lr), seed=seed, threads=threads, world=world)
+        if not world.is_main:
+            return None  # rank 0 scores, judges and writes
         config["features"] = len(preprocessing.selected_features)  # k as resolved
         metrics, predictions, baselines = evaluate(trained, ds, split, classes, ranking,
                                                    preprocessing.selected_index, search, seed=seed)
+        manifest = manifest_record(out_dir, seed=seed, config=config, started=started,
+                                   reading=data_reading(mode, world, split))
         _write_run(out_dir, blobs=weight_blobs(trained, baselines), predictions=predictions,
                    split=split, ds=ds,
                    records=run_records(trained, baselines, metrics, preprocessing, kd, search),
-                   manifest=manifest_record(out_dir, seed=seed, config=config, started=started),
-                   seed=seed)
+                   manifest=manifest, seed=seed)
     _log.info(f"wrote {out_dir}  teacher acc {metrics.teacher.accuracy:.4f}  student acc "
               f"{metrics.student.accuracy:.4f}  agreement {metrics.agreement:.4f}  "
               f"({time.perf_counter() - started:.1f}s)")
-    return out_dir
+    # a process `--nproc` launched leaves saying where the run is to the launcher
+    return None if os.environ.get(LAUNCH_ENV) == "1" else out_dir
+
+
+@contextlib.contextmanager
+def _main_logs_only(world: World):
+    """Progress lines from rank 0 only (every process runs the same stages); warnings from all."""
+    logger = logging.getLogger(LOG_ROOT)
+    level = logger.level
+    if not world.is_main:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def student_plan(student: str, *, rank: int | None, student_hidden: list[int] | None,
@@ -589,38 +685,49 @@ def student_plan(student: str, *, rank: int | None, student_hidden: list[int] | 
 
 def train_all(ds: Dataset, split: Split, classes: Classes, *, k: int | None, plan: dict,
               teacher_kind: str, teacher_hidden: list[int], transfer: str, kd: KDConfig,
-              train: TrainConfig, seed: int, threads: int):
+              train: TrainConfig, seed: int, threads: int, world: World = SINGLE):
     """Teacher → ranking → the students' training set → the KD student (searched or fixed) →
-    the no-KD and all-features students.
+    the no-KD and all-features students. Every process of `world` trains; rank 0 ranks the
+    features and runs the search, and broadcasts both.
 
     Returns:
-        (trained models by name, preprocessing.json, the ranking, search.json, the KD settings
-        with the transfer rows recorded)
+        (trained models by name ({} off rank 0), preprocessing.json, the ranking, search.json
+        (None off rank 0), the KD settings with the transfer rows recorded)
     """
     names = ds.feature_names
-    _log.info(f"[1/5] {teacher_kind} teacher on {len(names)} features, {len(split.y_train)} "
-              "training rows")
+    _log.info(f"[1/5] {teacher_kind} teacher on {len(names)} features, {split.n_train:,} "
+              f"training rows{_processes(world)}")
     fitted, teacher = train_teacher(split, classes, kind=teacher_kind, hidden=teacher_hidden,
-                                    train=train, seed=seed, threads=threads)
+                                    train=train, seed=seed, threads=threads, world=world)
     logits = fitted.logits(split.scaler)
     _log.info("[2/5] ranking features (permutation importance)")
-    val_rows = _subsample(len(split.y_val), RANKING_ROWS, seed + 2)
-    X_rank, y_rank = ((split.X_val, split.y_val) if val_rows is None
-                      else (split.X_val[val_rows], split.y_val[val_rows]))
-    ranking = rank_features(lambda X: _softmax(logits(X)), X_rank, y_rank, names, seed=seed)
+    ranking = None
+    if world.is_main:
+        val_rows = _subsample(len(split.y_val), RANKING_ROWS, seed + 2)
+        X_rank, y_rank = ((split.X_val, split.y_val) if val_rows is None
+                          else (split.X_val[val_rows], split.y_val[val_rows]))
+        ranking = rank_features(lambda X: _softmax(logits(X)), X_rank, y_rank, names, seed=seed)
+    ranking = world.broadcast_json(rundir.json_safe(ranking) if world.is_distributed
+                                   else ranking)
     order = [names.index(name) for name in ranking["order"]]
     shown = ranking["order"][:8]
     _log.info(f"      ranked: {', '.join(shown)}{' …' if len(names) > len(shown) else ''}")
     _log.info(f"[3/5] the students' training set (transfer: {transfer})")
-    full = training_set(split, logits, transfer=transfer, seed=seed)
+    full = full_training_set(split, logits, transfer=transfer, seed=seed, world=world)
     kd = KDConfig(kd.temperature, kd.alpha, transfer=transfer, transfer_rows=full.transfer_rows)
     screen = screening(split, full, logits, order, classes, kd=kd, train=train, seed=seed,
                        subsample=plan["student"] == "search")
     _log.info("[4/5] " + ("size search" if plan["student"] == "search" else "fixed-size student")
               + " and the no-KD and all-features students")
-    search, winner = choose_student(screen, full, plan=plan, n_features=len(names), fixed_k=k)
+    search, winner = choose_student(screen, full, plan=plan, n_features=len(names), fixed_k=k,
+                                    world=world)
     ranking["selected"] = ranking["order"][:winner.arch.k]
     preprocessing = preprocessing_record(ds, split, ranking["selected"])
-    trained = {"teacher": teacher, **train_students(split, full, winner, order, classes, kd=kd,
-                                                    train=train, seed=seed)}
+    students = train_students(split, full, winner, order, classes, kd=kd, train=train, seed=seed,
+                              world=world)
+    trained = {"teacher": teacher, **students} if world.is_main else {}
     return trained, preprocessing, ranking, search, kd
+
+
+def _processes(world: World) -> str:
+    return f", {world.describe()}" if world.is_distributed else ""
