@@ -29,6 +29,9 @@ from kdedge.contract import PairedComparison
 BOOTSTRAP = 2000  # resamples: the 2.5% tail then rests on 50 of them
 LEVEL = 0.95
 MAX_WEIGHT_CELLS = 20_000_000  # resamples × rows held at once (80 MB of int32)
+# resamples × rows a metric computes on at once: its float64 temporaries stay ~16 MB each (the
+# PR-AUC of 20M cells in one piece held 6 of 160 MB: a 1 GB peak)
+BLOCK_CELLS = 2_000_000
 
 
 def bootstrap_weights(n_rows: int, *, seed: int, resamples: int = BOOTSTRAP) -> np.ndarray:
@@ -42,6 +45,14 @@ def bootstrap_weights(n_rows: int, *, seed: int, resamples: int = BOOTSTRAP) -> 
     for row in counts:
         row[:] = np.bincount(rng.integers(0, n_rows, size=n_rows), minlength=n_rows)
     return counts
+
+
+def per_resample(weights: np.ndarray, metric) -> np.ndarray:
+    """`metric(block)` of each block of resamples (rows of `weights`), concatenated: the same
+    values as on all of them at once, with temporaries bounded by BLOCK_CELLS."""
+    step = max(1, BLOCK_CELLS // max(weights.shape[1], 1))
+    return np.concatenate([metric(weights[start:start + step])
+                           for start in range(0, len(weights), step)])
 
 
 def mcnemar_exact(only_a: int, only_b: int) -> float:
@@ -87,7 +98,7 @@ def paired_accuracy(y: np.ndarray, labels_a: np.ndarray, labels_b: np.ndarray, *
     """Accuracy of b against a on the same rows (`weights` from `bootstrap_weights(len(y))`)."""
     right_a, right_b = labels_a == y, labels_b == y
     per_row = right_b.astype(np.float64) - right_a
-    differences = weights @ per_row / weights.sum(axis=1)
+    differences = per_resample(weights, lambda w: w @ per_row / w.sum(axis=1))
     return _comparison(a=a, b=b, metric="accuracy", n=len(y), value_a=right_a.mean(),
                        value_b=right_b.mean(), differences=differences,
                        only=(int(np.sum(right_a & ~right_b)), int(np.sum(right_b & ~right_a))))
@@ -100,9 +111,10 @@ def paired_recall(y: np.ndarray, labels_a: np.ndarray, labels_b: np.ndarray, pos
     if not rows.any():
         return None
     right_a, right_b = labels_a[rows] == positive, labels_b[rows] == positive
-    w = weights[:, rows]
+    per_row = right_b.astype(np.float64) - right_a
     with np.errstate(invalid="ignore", divide="ignore"):  # a resample may draw no positive row
-        differences = w @ (right_b.astype(np.float64) - right_a) / w.sum(axis=1)
+        differences = per_resample(weights, lambda w: w[:, rows] @ per_row
+                                   / w[:, rows].sum(axis=1))
     return _comparison(a=a, b=b, metric="positive_recall", n=int(rows.sum()),
                        value_a=right_a.mean(), value_b=right_b.mean(), differences=differences,
                        only=(int(np.sum(right_a & ~right_b)), int(np.sum(right_b & ~right_a))))
@@ -133,7 +145,8 @@ def paired_pr_auc(y: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray, pos
     once = np.ones((1, len(y)))
     value_a = weighted_average_precision(is_positive, scores_a, once)[0]
     value_b = weighted_average_precision(is_positive, scores_b, once)[0]
-    differences = (weighted_average_precision(is_positive, scores_b, weights)
-                   - weighted_average_precision(is_positive, scores_a, weights))
+    differences = per_resample(weights, lambda w: (
+        weighted_average_precision(is_positive, scores_b, w)
+        - weighted_average_precision(is_positive, scores_a, w)))
     return _comparison(a=a, b=b, metric="pr_auc", n=len(y), value_a=value_a, value_b=value_b,
                        differences=differences, only=None)

@@ -1,0 +1,362 @@
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from kdedge import stream
+from kdedge.contract import Scaler
+from kdedge.rundir import KdedgeError, sha256_file
+from kdedge.stream import (TEST, TRAIN, VAL, make_split_rule, open_table, row_hash,
+                           shard_units, summarise_table, train_blocks)
+
+FEATURES = ["row", "a", "b", "n", "flag"]
+MASK = (1 << 64) - 1
+
+
+@pytest.fixture(autouse=True)
+def small_buffers(monkeypatch):
+    monkeypatch.setattr(stream, "CHUNK_ROWS", 256)
+    monkeypatch.setattr(stream, "SHUFFLE_ROWS", 600)
+
+
+def _frame(n=2000, seed=0):
+    """`row` is the row number, so a test can tell where a row went."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"row": np.arange(n, dtype=float), "a": rng.normal(size=n),
+                         "b": rng.normal(5, 3, size=n), "n": rng.integers(0, 5, n),
+                         "flag": rng.random(n) < 0.3,
+                         "label": np.array(["no", "yes", "maybe"])[rng.integers(0, 3, n)]})
+
+
+def _csv(tmp_path, frame, name="t.csv", **kwargs):
+    path = tmp_path / name
+    frame.to_csv(path, index=False, **kwargs)
+    return path
+
+
+def _parquet_folder(tmp_path, frame, sizes=(700, 900, 400), row_group=100):
+    folder, start = tmp_path / "parts", 0
+    folder.mkdir()
+    for i, size in enumerate(sizes):
+        part = pa.Table.from_pandas(frame.iloc[start:start + size], preserve_index=False)
+        pq.write_table(part, folder / f"part-{i}.parquet", row_group_size=row_group)
+        start += size
+    return folder
+
+
+def _rule(rows, seed=3, sample=500):
+    return make_split_rule(rows, test_size=0.2, val_size=0.25, seed=seed, sample=sample)
+
+
+def _splitmix64(x):  # the reference, in Python integers
+    z = (x + 0x9E3779B97F4A7C15) & MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+@pytest.mark.parametrize("seed,salt", [(0, 1), (12345, 2), (-7, 2**63 + 5)])
+def test_row_hash_matches_a_python_splitmix64(seed, salt):
+    rows = np.array([0, 1, 2, 7_000_000, 2**40 + 3])
+    key = _splitmix64(_splitmix64(seed & MASK) ^ (salt & MASK))
+    expected = [(_splitmix64(r ^ key) >> 11) / 2**53 for r in rows.tolist()]
+    assert row_hash(rows, seed=seed, salt=salt).tolist() == expected
+
+
+def test_row_hash_is_uniform_and_depends_on_seed_and_salt():
+    rows = np.arange(200_000)
+    u = row_hash(rows, seed=1, salt=1)
+    assert u.dtype == np.float64 and u.min() >= 0 and u.max() < 1
+    assert np.array_equal(u, row_hash(rows, seed=1, salt=1))
+    assert abs((u < 0.2).mean() - 0.2) < 0.005 and abs(u.mean() - 0.5) < 0.005
+    assert not np.array_equal(u, row_hash(rows, seed=2, salt=1))
+    assert abs(np.corrcoef(u, row_hash(rows, seed=1, salt=2))[0, 1]) < 0.01
+
+
+def test_split_rule_fractions_match_its_thresholds():
+    rule = stream.SplitRule(seed=5, test=0.1, val=0.15, sample=0.3)
+    rows = np.arange(200_000)
+    split = rule.assign(rows)
+    assert split.dtype == np.uint8
+    assert abs((split == TEST).mean() - 0.1) < 0.005 and abs((split == VAL).mean() - 0.15) < 0.005
+    assert abs(rule.in_sample(rows)[split == TRAIN].mean() - 0.3) < 0.005
+    same_split = stream.SplitRule(seed=5, test=0.1, val=0.15, sample=1)  # the sample is apart
+    assert np.array_equal(split, same_split.assign(rows))
+
+
+def test_make_split_rule_caps_the_held_out_rows():
+    small = make_split_rule(1000, test_size=0.2, val_size=0.25, seed=0)
+    assert (small.test, small.val, small.sample) == (0.2, 0.25 * 0.8, 1.0)
+    big = make_split_rule(10_000_000, test_size=0.2, val_size=0.25, seed=0)
+    assert big.test == big.val == 0.01
+    assert big.sample == pytest.approx(100_000 / (10_000_000 * 0.98))
+    with pytest.raises(KdedgeError, match="--test_size"):
+        make_split_rule(1000, test_size=0, val_size=0.2, seed=0)
+
+
+def test_split_rule_describe_gives_seed_and_thresholds():
+    text = stream.SplitRule(seed=42, test=0.01, val=0.02, sample=0.5).describe()
+    for part in ("seed = 42", "< 0.01,", "< 0.03,", "< 0.5,", "0x9E3779B97F4A7C15", "SplitMix64"):
+        assert part in text
+
+
+def test_open_table_parquet_folder_reads_every_row_in_order(tmp_path):
+    frame = _frame()
+    table = open_table(_parquet_folder(tmp_path, frame), target="label")
+    assert (table.kind, table.rows, table.target) == ("parquet", 2000, "label")
+    assert table.feature_names == FEATURES and table.columns == [*FEATURES, "label"]
+    assert len(table.units) == 7 + 9 + 4
+    assert [u.start for u in table.units] == list(range(0, 2000, 100))
+    assert table.units[7].file.endswith("part-1.parquet") and table.units[7].row_group == 0
+    chunks = list(table.chunks())
+    assert [c.start for c in chunks] == list(range(0, 2000, 100))
+    np.testing.assert_array_equal(np.concatenate([c.X for c in chunks]),
+                                  frame[FEATURES].to_numpy(dtype=float))
+    assert np.concatenate([c.labels for c in chunks]).tolist() == frame["label"].tolist()
+    assert [c.start for c in table.chunks(table.units[12:10:-1])] == [1200, 1100]
+
+
+def test_table_sha256_of_a_folder_follows_the_documented_rule(tmp_path):
+    folder = _parquet_folder(tmp_path, _frame())
+    lines = "".join(f"part-{i}.parquet\t{sha256_file(folder / f'part-{i}.parquet')}\n"
+                    for i in range(3))
+    assert open_table(folder, target="label").sha256 == hashlib.sha256(lines.encode()).hexdigest()
+    single = folder / "part-0.parquet"
+    assert open_table(single, target="label").sha256 == sha256_file(single)
+
+
+def test_open_table_csv_chunks_equal_a_full_read(tmp_path):
+    frame = _frame(1000)
+    path = _csv(tmp_path, frame)
+    table = open_table(path, target="label")
+    assert (table.kind, table.rows, [u.rows for u in table.units]) == ("csv", 1000,
+                                                                        [256, 256, 256, 232])
+    full = pd.read_csv(path)
+    chunks = list(table.chunks())
+    np.testing.assert_array_equal(np.concatenate([c.X for c in chunks]),
+                                  full[FEATURES].to_numpy(dtype=float))
+    assert np.concatenate([c.labels for c in chunks]).tolist() == frame["label"].tolist()
+    # asked in any order, a CSV's units come in file order
+    assert [c.start for c in table.chunks([table.units[2], table.units[0]])] == [0, 512]
+
+
+def test_open_table_csv_with_decimal_commas(tmp_path):
+    frame = _frame(300)
+    path = _csv(tmp_path, frame, sep=";", decimal=",")
+    X = np.concatenate([c.X for c in open_table(path, target="label").chunks()])
+    np.testing.assert_allclose(X, frame[FEATURES].to_numpy(dtype=float))
+
+
+def test_open_table_headerless_csv_takes_a_column_index(tmp_path):
+    frame = _frame(600)
+    path = _csv(tmp_path, frame, header=False)
+    table = open_table(path, target="-1", no_header=True)
+    assert table.target == "col_5" and table.feature_names == [f"col_{i}" for i in range(5)]
+    assert table.rows == 600  # the first line is a row
+    X = np.concatenate([c.X for c in table.chunks()])
+    np.testing.assert_array_equal(X[:, 0], np.arange(600))
+    with pytest.raises(KdedgeError, match="no header row"):
+        open_table(path, target="-1")
+
+
+def _reference(frame, rule):
+    """The brute-force answer: the whole table in memory, every row hashed at once."""
+    X = frame[FEATURES].to_numpy(dtype=float)
+    values, y = np.unique(frame["label"].to_numpy(), return_inverse=True)
+    split = rule.assign(np.arange(len(frame)))
+    sample = (split == TRAIN) & rule.in_sample(np.arange(len(frame)))
+    return X, y, values, split, sample
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_summarise_table_keeps_exactly_the_rows_the_rule_assigns(tmp_path, kind):
+    frame = _frame()
+    path = _csv(tmp_path, frame) if kind == "csv" else _parquet_folder(tmp_path, frame)
+    table = open_table(path, target="label")
+    rule = _rule(table.rows)
+    summary = summarise_table(table, rule, where="--data t")
+    X, y, values, split, sample = _reference(frame, rule)
+    assert summary.class_names == values.tolist() == ["maybe", "no", "yes"]
+    for got_X, got_y, mask in ((summary.X_val, summary.y_val, split == VAL),
+                               (summary.X_test, summary.y_test, split == TEST),
+                               (summary.X_sample, summary.y_sample, sample)):
+        np.testing.assert_array_equal(got_X, X[mask])
+        np.testing.assert_array_equal(got_y, y[mask])
+    assert 400 < len(summary.X_sample) < 600  # sample=500 training rows expected
+    for s, name in enumerate(stream.SPLIT_NAMES):
+        assert summary.split_counts[name] == np.bincount(y[split == s], minlength=3).tolist()
+    assert summary.class_counts == np.bincount(y).tolist()
+    starts = [u.start for u in table.units] + [table.rows]
+    assert summary.unit_train_rows == [int((split[a:b] == TRAIN).sum())
+                                       for a, b in zip(starts, starts[1:])]
+
+
+def test_summarise_table_scaler_matches_scaler_fit(tmp_path):
+    frame = _frame()
+    table = open_table(_parquet_folder(tmp_path, frame), target="label")
+    rule = _rule(table.rows)
+    summary = summarise_table(table, rule, where="t")
+    X, _, _, split, _ = _reference(frame, rule)
+    expected = Scaler.fit(X[split == TRAIN])
+    np.testing.assert_allclose(summary.scaler.mean, expected.mean, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(summary.scaler.scale, expected.scale, rtol=1e-12)
+
+
+def test_summarise_table_drops_a_constant_column(tmp_path):
+    frame = _frame(800).assign(const=7.0)
+    table = open_table(_csv(tmp_path, frame), target="label")
+    with pytest.warns(UserWarning, match=r"dropping constant feature columns \['const'\]") as w:
+        summary = summarise_table(table, _rule(800), where="t")
+    assert w[0].filename == __file__  # the warning names the caller's line
+    assert summary.feature_names == FEATURES and summary.dropped_constant == ["const"]
+    assert summary.kept == [0, 1, 2, 3, 4] and summary.X_val.shape[1] == 5
+    assert len(summary.scaler.mean) == 5
+
+
+def test_summarise_table_sorts_numeric_labels_numerically(tmp_path):
+    frame = _frame(800).assign(label=lambda f: np.array([10, 2, 1])[f["n"] % 3])
+    summary = summarise_table(open_table(_csv(tmp_path, frame), target="label"), _rule(800),
+                              where="t")
+    assert summary.class_names == ["1", "2", "10"]
+    assert summary.class_counts == [int((frame["label"] == v).sum()) for v in (1, 2, 10)]
+
+
+def test_summarise_table_labels_read_as_numbers_in_one_chunk_and_text_in_another(tmp_path):
+    frame = _frame(800).assign(label=lambda f: np.where(f["row"] < 400, "1", "a"))
+    summary = summarise_table(open_table(_csv(tmp_path, frame), target="label"), _rule(800),
+                              where="t")
+    assert summary.class_names == ["1", "a"] and summary.class_counts == [400, 400]
+
+
+@pytest.mark.parametrize("bad,text", [("", None), ("inf", None), ("abc", "'abc'")])
+def test_summarise_table_reports_the_first_bad_value_by_row_and_line(tmp_path, monkeypatch,
+                                                                     bad, text):
+    monkeypatch.setattr(stream, "CHUNK_ROWS", 1000)
+    frame = _frame(8000).astype({"a": object})
+    frame.loc[[7000, 7500], "a"] = bad
+    table = open_table(_csv(tmp_path, frame), target="label")
+    with pytest.raises(KdedgeError) as error:
+        summarise_table(table, _rule(8000), where="--data t.csv")
+    message = str(error.value)
+    assert "[a: 2, first at row 7,001 (line 7,002)" in message
+    assert message.startswith("--data t.csv: ") and "impute them or drop those rows" in message
+    if text:
+        assert f"text {text} at row 7,001 (line 7,002)" in message and "one-hot" in message
+
+
+def test_summarise_table_reports_a_parquet_null_by_row_and_file(tmp_path):
+    frame = _frame()
+    frame.loc[1234, "b"] = np.nan
+    table = open_table(_parquet_folder(tmp_path, frame), target="label")
+    with pytest.raises(KdedgeError, match=r"\[b: 1, first at row 1,235 \(part-1.parquet row 535\)"):
+        summarise_table(table, _rule(2000), where="t")
+
+
+def test_summarise_table_reports_a_missing_label(tmp_path):
+    frame = _frame(1000)
+    frame.loc[[600, 700], "label"] = None
+    table = open_table(_csv(tmp_path, frame), target="label")
+    with pytest.raises(KdedgeError, match=r"'label' has 2 empty values, first at row 601 "
+                                          r"\(line 602\)"):
+        summarise_table(table, _rule(1000), where="t")
+
+
+def test_summarise_table_refuses_a_single_class(tmp_path):
+    table = open_table(_csv(tmp_path, _frame(500).assign(label="x")), target="label")
+    with pytest.raises(KdedgeError, match="single class"):
+        summarise_table(table, _rule(500), where="t")
+
+
+def test_open_table_refuses_a_text_parquet_column(tmp_path):
+    path = tmp_path / "t.parquet"
+    _frame(300).assign(colour="red").to_parquet(path)
+    with pytest.raises(KdedgeError, match=r"must be numeric, but \['colour'\].*one-hot"):
+        open_table(path, target="label")
+
+
+def test_open_table_refuses_duplicate_names(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,a,label\n1,2,x\n3,4,y\n")
+    with pytest.raises(KdedgeError, match=r"duplicate column names \['a'\]"):
+        open_table(path, target="label")
+
+
+def test_open_table_refuses_mismatched_parquet_files(tmp_path):
+    folder = _parquet_folder(tmp_path, _frame(), sizes=(500, 500))
+    _frame(100).rename(columns={"b": "c"}).to_parquet(folder / "part-9.parquet")
+    with pytest.raises(KdedgeError, match=r"part-9.parquet has other columns than .*part-0"
+                                          r".*\['b', 'c'\]"):
+        open_table(folder, target="label")
+
+
+@pytest.mark.parametrize("setup,match", [
+    (lambda p: p.mkdir(), "no Parquet files"),
+    (lambda p: None, "no such file or folder"),
+])
+def test_open_table_refuses_a_missing_or_empty_folder(tmp_path, setup, match):
+    setup(tmp_path / "data")
+    with pytest.raises(KdedgeError, match=match):
+        open_table(tmp_path / "data", target="label")
+
+
+def test_open_table_refuses_no_header_for_parquet_and_a_lone_target(tmp_path):
+    path = tmp_path / "t.parquet"
+    _frame(100).to_parquet(path)
+    with pytest.raises(KdedgeError, match="drop --no_header"):
+        open_table(path, target="label", no_header=True)
+    _frame(100)[["label"]].to_parquet(path)
+    with pytest.raises(KdedgeError, match="no feature columns besides the target"):
+        open_table(path, target="label")
+
+
+def test_shard_units_partition_the_units_and_change_by_epoch(tmp_path):
+    table = open_table(_parquet_folder(tmp_path, _frame()), target="label")
+    deal = {epoch: [shard_units(table.units, rank=r, world=3, seed=1, epoch=epoch,
+                                sequential=False) for r in range(3)] for epoch in (0, 1)}
+    for shards in deal.values():
+        indices = [u.index for shard in shards for u in shard]
+        assert sorted(indices) == list(range(20)) and [len(s) for s in shards] == [7, 7, 6]
+    assert deal[0] != deal[1]
+    assert deal[0] == [shard_units(table.units, rank=r, world=3, seed=1, epoch=0,
+                                   sequential=False) for r in range(3)]
+    in_order = shard_units(table.units, rank=1, world=3, seed=1, epoch=0, sequential=True)
+    assert in_order == sorted(deal[0][1], key=lambda u: u.index)
+
+
+def _epoch(table, summary, units, epoch, block_rows=128):
+    return list(train_blocks(table, summary, units, epoch=epoch, seed=9, block_rows=block_rows))
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_train_blocks_yield_every_training_row_once(tmp_path, kind):
+    frame = _frame()
+    path = _csv(tmp_path, frame) if kind == "csv" else _parquet_folder(tmp_path, frame)
+    table = open_table(path, target="label")
+    summary = summarise_table(table, _rule(2000), where="t")
+    _, y, _, split, _ = _reference(frame, summary.rule)
+    blocks = _epoch(table, summary, table.units, epoch=0)
+    sizes = [len(X) for X, _ in blocks]
+    assert set(sizes[:-1]) == {128} and 0 < sizes[-1] <= 128
+    rows = np.concatenate([X[:, 0] for X, _ in blocks]).astype(int)  # column `row`
+    assert np.array_equal(np.sort(rows), np.flatnonzero(split == TRAIN))
+    assert not np.array_equal(rows, np.sort(rows))  # shuffled
+    np.testing.assert_array_equal(np.concatenate([b for _, b in blocks]), y[rows])
+    again, other = (_epoch(table, summary, table.units, epoch=e) for e in (0, 1))
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+               for a, b in zip(blocks, again))
+    other_rows = np.concatenate([X[:, 0] for X, _ in other]).astype(int)
+    assert not np.array_equal(other_rows, rows)
+    assert np.array_equal(np.sort(other_rows), np.sort(rows))
+
+
+def test_train_blocks_of_a_rank_hold_only_its_units_rows(tmp_path):
+    table = open_table(_parquet_folder(tmp_path, _frame()), target="label")
+    summary = summarise_table(table, _rule(2000), where="t")
+    units = shard_units(table.units, rank=0, world=2, seed=9, epoch=0, sequential=False)
+    blocks = _epoch(table, summary, units, epoch=0, block_rows=1000)  # > SHUFFLE_ROWS
+    assert sum(len(X) for X, _ in blocks) == sum(summary.unit_train_rows[u.index] for u in units)
+    assert all(len(X) == 1000 for X, _ in blocks[:-1])
+    assert blocks[0][0].shape[1] == len(summary.feature_names)
