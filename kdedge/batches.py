@@ -75,7 +75,7 @@ class ArrayBatches:
 class TrainStream:
     """The training rows of a streamed table (`kdedge.stream`): what every epoch reads."""
 
-    table: Any  # kdedge.stream.Table
+    table: Any  # kdedge.tables.Table
     summary: Any  # kdedge.stream.Summary: the split rule, kept columns, classes, unit counts
     seed: int
 

@@ -1,5 +1,6 @@
 """How distill reads its data: whole, in memory (kdedge.data), or streamed from disk in record
-batches (kdedge.stream) — and what run.json records about it (contract.DataReading).
+batches (kdedge.tables reads them, kdedge.stream splits and shuffles them) — and what run.json
+records about it (contract.DataReading).
 
 `--stream auto` (the default) reads a table in memory when it is small enough for that to be the
 faster path, and streams a folder of Parquet files, a Parquet file of more than
@@ -79,7 +80,8 @@ def load_streamed(data: str, *, target: str | None, no_header: bool, test_size: 
                   val_size: float, seed: int) -> tuple[Dataset, StreamedSplit]:
     """One streaming pass over `data` (kdedge.stream.summarise_table): validated, summarised and
     split, with the held-out rows and the training sample in memory."""
-    from kdedge.stream import make_split_rule, open_table, summarise_table
+    from kdedge.stream import make_split_rule, summarise_table
+    from kdedge.tables import open_table
 
     if not target:
         raise KdedgeError(f"--target is required with a data file: name the label column of "
@@ -128,7 +130,8 @@ def data_reading(mode: str, world: World, split: Split) -> DataReading:
                 f"trains on rows r, r+{world.size}, … of each")
         record.world_size, record.backend = world.size, backend
         return record
-    from kdedge.stream import CHUNK_ROWS, SHARD_RULE, SHUFFLE_ROWS
+    from kdedge.stream import SHARD_RULE, SHUFFLE_ROWS
+    from kdedge.tables import CHUNK_ROWS
 
     stream = split.stream
     return DataReading(mode="streamed", world_size=world.size, backend=backend,
