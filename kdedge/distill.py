@@ -7,64 +7,52 @@ builds the students' training set (kdedge.student, with optional transfer rows),
 student — searched (kdedge.search) or fixed — and trains its no-KD and all-features twins;
 `evaluate` fits the scikit-learn references (kdedge.baselines) and judges every pair row by row
 (kdedge.verdicts); the `*_record` builders turn the results into the records of
-`kdedge.contract`; `distill` runs them in order and `_write_run` commits the directory.
+`kdedge.contract`; `distill` runs them in order and kdedge.run_files commits the directory. kdedge.evaluation
+scores and judges (baselines, paired verdicts, metrics.json).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import io
 import logging
 import math
 import os
-import platform
-import shutil
 import time
-from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 from scipy.special import softmax
-from safetensors.numpy import save as save_arrays
-from safetensors.torch import save as save_safetensors
 
-import kdedge
 from kdedge import contract, rundir
-from kdedge.baselines import Baseline, fit_baselines
-from kdedge.contract import (BASELINES, CALIBRATION_ROWS, EXPORTED_BASELINES, MODEL_NAMES,
-                             STREAM_CHOICES, STUDENT_ALL_FEATURES, TEACHER_KINDS,
-                             TRANSFER_METHODS,
-                             BaselineMetrics, DataInfo, History, KDConfig, Manifest, Metrics,
-                             ModelMetrics, ModelsFile, PairedComparison, Preprocessing, Search,
-                             SplitClassCounts, SplitSizes, StudentConfig, TrainingHistory,
-                             write_record)
+from kdedge.contract import (STREAM_CHOICES, STUDENT_ALL_FEATURES, TEACHER_KINDS,
+                             TRANSFER_METHODS, KDConfig, ModelMetrics, Preprocessing, Search,
+                             StudentConfig, TrainingHistory)
 from kdedge.data import (SPLIT_PARAMETERS, Classes, Dataset, Split, dataset_name, load_dataset,
                          positive_class, split_dataset, summarise)
 from kdedge.distributed import LAUNCH_ENV, SINGLE, World, launch, process_group, world_from_env
+from kdedge.evaluation import Trained, evaluate
 from kdedge.fold import fold_model
 from kdedge.log import ROOT as LOG_ROOT
 from kdedge.log import get_logger
-from kdedge.metrics import agreement, classification_metrics, extend
+from kdedge.metrics import classification_metrics, extend
 from kdedge.models import count_params, default_rank, weight_bytes
 from kdedge.params import Flag, OneOf, Optional, Real, Text, Whole, WholeList, check_params
 from kdedge.ranking import rank_features
 from kdedge.reading import StreamedSplit, data_reading, load_streamed, read_mode
 from kdedge.rundir import KdedgeError
+from kdedge.run_files import claimed, manifest_record, out_dir_for, run_records, weight_blobs, \
+    write_run
 from kdedge.search import (SCREEN_ROWS, VAL_ROWS, Architecture, Fitted, Screening, fit_candidate,
                            fixed_student, make_judge, search_student)
-from kdedge.sklearn_models import linear_arrays, linear_config, tree_arrays, trees_config
+from kdedge.sklearn_models import tree_arrays, trees_config
 from kdedge.student import StreamedTrainingSet, TrainingSet, fit_student, training_set
 from kdedge.teacher import FittedTeacher, Logits, batched, fit_gbdt, fit_mlp
 from kdedge.train import TrainConfig, predict_logits, seeded
-from kdedge.verdicts import bootstrap_weights, paired_accuracy, paired_pr_auc, paired_recall
 
 DEFAULT_FEATURES = 6  # k, as in the seed report (6 of 13)
-PACKAGES = ("torch", "numpy", "scikit-learn", "pandas", "pyarrow", "safetensors", "onnx",
-            "onnxruntime", "onnxscript", "matplotlib", "fire")
 PARAMETERS = {
     "data": Optional(Text()), "target": Optional(Text()), "no_header": Flag(),
     "features": Optional(Whole(1)), "positive": Optional(Text()),
@@ -81,31 +69,7 @@ PARAMETERS = {
 }
 FIXED_HIDDEN = [32]  # the fixed-size student's head (--student fixed)
 RANKING_ROWS = 20_000  # validation rows permutation importance uses at most (seeded subsample)
-# The paired verdicts distill records, (a, b): a is the reference, b the model judged, so
-# "b_worse" always reads "b is significantly worse than a". Baselines and the teacher are the
-# references of the models distilled from or compared with them.
-TEACHER_CHECK = ("majority", "teacher", "accuracy")  # Metrics.teacher_useful
-ACCURACY_PAIRS = (
-    ("majority", "teacher"), ("logreg_k", "teacher"), ("logreg_all", "teacher"),
-    ("hgb_all", "teacher"),
-    ("teacher", "student"), ("teacher", "student_no_kd"), ("student_no_kd", "student"),
-    ("teacher", STUDENT_ALL_FEATURES), (STUDENT_ALL_FEATURES, "student"),
-    ("majority", "student"), ("logreg_k", "student"), ("logreg_all", "student"),
-    ("hgb_all", "student"),
-)
-# binary data: positive-class recall and PR-AUC, where a loss can hide behind flat accuracy
-POSITIVE_PAIRS = (("teacher", "student"), ("student_no_kd", "student"))
 _log = get_logger("distill")
-
-
-@dataclass
-class Trained:
-    """A trained model with its training curves, test-split probabilities and metrics."""
-
-    model: Any  # a torch Teacher/Student, or the GBDT teacher (HistGradientBoostingClassifier)
-    history: TrainingHistory
-    probabilities: np.ndarray  # [test rows, C], float64
-    metrics: ModelMetrics
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -327,253 +291,12 @@ def train_students(split: Split, full: TrainingSet | StreamedTrainingSet, winner
     return trained
 
 
-def data_record(ds: Dataset, split: Split, classes: Classes) -> DataInfo:
-    """metrics.json's `data`: where the data came from, its classes and positive class, and the
-    split sizes and class counts."""
-    n_classes = len(ds.class_names)
-    return DataInfo(
-        source=ds.source, name=ds.name, target=ds.target, rows=ds.rows,
-        features=len(ds.feature_names), classes=n_classes, class_names=ds.class_names,
-        class_counts=ds.class_counts(),
-        split=SplitSizes(train=split.n_train, val=int(len(split.y_val)),
-                         test=int(len(split.y_test))),
-        split_class_counts=SplitClassCounts(**split.class_counts(n_classes)),
-        positive_class=classes.positive_name, positive_rule=classes.rule,
-        sha256=ds.sha256, dropped_constant=ds.dropped_constant)
-
-
-def paired_comparisons(y_test: np.ndarray, predictions: dict[str, np.ndarray], classes: Classes,
-                       *, seed: int) -> list[PairedComparison]:
-    """Every pair of ACCURACY_PAIRS (and, for binary data, of POSITIVE_PAIRS: positive-class
-    recall and PR-AUC) compared row by row on the test split, all on one set of seeded
-    bootstrap resamples."""
-    resamples = bootstrap_weights(len(y_test), seed=seed)
-    labels = {name: proba.argmax(axis=1) for name, proba in predictions.items()}
-    found = [paired_accuracy(y_test, labels[a], labels[b], a=a, b=b, weights=resamples)
-             for a, b in ACCURACY_PAIRS]
-    positive = classes.positive
-    for a, b in POSITIVE_PAIRS if positive is not None else ():
-        found.append(paired_recall(y_test, labels[a], labels[b], positive, a=a, b=b,
-                                   weights=resamples))
-        found.append(paired_pr_auc(y_test, predictions[a][:, positive],
-                                   predictions[b][:, positive], positive, a=a, b=b,
-                                   weights=resamples))
-    return [comparison for comparison in found if comparison is not None]
-
-
-def teacher_is_useful(comparisons: list[PairedComparison]) -> bool:
-    """The teacher is significantly more accurate than the majority class (paired)."""
-    return next(c for c in comparisons if (c.a, c.b, c.metric) == TEACHER_CHECK).verdict == \
-        "b_better"
-
-
-def _interval(c: PairedComparison) -> str:
-    p_value = "" if c.p_value is None else f", McNemar p = {c.p_value:.2g}"
-    return (f"{c.value_b:.4f} vs {c.value_a:.4f}, paired 95% interval of the difference "
-            f"[{100 * c.ci_low:+.2f}, {100 * c.ci_high:+.2f}] pt{p_value}")
-
-
-def model_warnings(models: dict[str, ModelMetrics | BaselineMetrics],
-                   comparisons: list[PairedComparison], classes: Classes) -> list[str]:
-    """Problems worth stopping for, in the order a user should read them: a teacher no better
-    than the majority class, a baseline better than the teacher, a model predicting one class."""
-    found = []
-    by_pair = {(c.a, c.b, c.metric): c for c in comparisons}
-    useful = by_pair[TEACHER_CHECK]
-    if not teacher_is_useful(comparisons):
-        found.append(
-            "the teacher is not significantly more accurate than always predicting the majority "
-            f"class ({_interval(useful)}): it learned nothing useful from these features; check "
-            "the target column and the features before trusting the students")
-    for name in BASELINES[1:]:
-        beaten = by_pair[name, "teacher", "accuracy"]
-        if beaten.verdict == "b_worse":
-            found.append(f"baseline {name} ({models[name].description}) is significantly more "
-                         f"accurate than the teacher (teacher {_interval(beaten)}); consider it "
-                         "instead, or a larger or longer-trained teacher")
-    for name in MODEL_NAMES:
-        metrics = models[name]
-        if metrics.predicted_classes == 1:
-            column = int(np.argmax(np.sum(metrics.confusion_matrix, axis=0)))
-            found.append(f"{name} predicts one class ({classes.names[column]!r}) for every test "
-                         f"row (balanced accuracy {metrics.balanced_accuracy:.3f})")
-    return found
-
-
-def metrics_record(trained: dict[str, Trained], baselines: dict[str, Baseline], ranking: dict,
-                   data: DataInfo, comparisons: list[PairedComparison], classes: Classes,
-                   search: Search) -> Metrics:
-    """metrics.json from the trained models, the baselines, the paired verdicts (agreement on
-    the test split) and the ranking; the warnings of `model_warnings`."""
-    labels = {name: t.probabilities.argmax(1) for name, t in trained.items()}
-    models = {**{name: t.metrics for name, t in trained.items()},
-              **{name: b.metrics for name, b in baselines.items()}}
-    agree = agreement(labels["teacher"], labels["student"])
-    return Metrics(
-        teacher=models["teacher"], student=models["student"],
-        student_no_kd=models["student_no_kd"],
-        student_all_features=models[STUDENT_ALL_FEATURES],
-        baselines={name: b.metrics for name, b in baselines.items()}, comparisons=comparisons,
-        teacher_useful=teacher_is_useful(comparisons),
-        warnings=model_warnings(models, comparisons, classes) + (
-            [] if search.met_target else [search.message]),
-        agreement=agree, disagreement=1.0 - agree,
-        agreement_no_kd=agreement(labels["teacher"], labels["student_no_kd"]),
-        kd_gain=models["student"].accuracy - models["student_no_kd"].accuracy,
-        selected_features=list(ranking["selected"]),
-        feature_importance=ranking["importance"], feature_importance_std=ranking["importance_std"],
-        importance_method=ranking["method"], data=data,
-        teacher_kind=models["teacher"].family if models["teacher"].family == "gbdt" else "mlp",
-        student_search=search.message if search.mode == "search" else None)
-
-
-def evaluate(trained: dict[str, Trained], ds: Dataset, split: Split, classes: Classes,
-             ranking: dict, selected_index: list[int], search: Search, *,
-             seed: int) -> tuple[Metrics, dict[str, np.ndarray], dict[str, Baseline]]:
-    """Fit the baselines, judge every pair row by row, build metrics.json and log its warnings.
-
-    Returns:
-        (metrics.json's record, predictions.npz's arrays: every model's and baseline's
-        test-split probabilities, the fitted baselines)
-    """
-    _log.info("[5/5] baselines (majority, logistic regressions, gradient boosting) and "
-              "paired verdicts")
-    baselines = fit_baselines(split, selected_index, classes, seed=seed)
-    predictions = {**{name: t.probabilities for name, t in trained.items()},
-                   **{name: b.probabilities for name, b in baselines.items()}}
-    comparisons = paired_comparisons(split.y_test, predictions, classes, seed=seed)
-    metrics = metrics_record(trained, baselines, ranking, data_record(ds, split, classes),
-                             comparisons, classes, search)
-    for warning in metrics.warnings:
-        _log.warning(warning)  # shown even with --quiet
-    return metrics, predictions, baselines
-
-
 def preprocessing_record(ds: Dataset, split: Split, selected: list[str]) -> Preprocessing:
     """preprocessing.json: every model's inputs (`selected` for the students) and the scaler."""
     return Preprocessing(
         target=ds.target, feature_names=ds.feature_names, selected_features=selected,
         selected_index=[ds.feature_names.index(name) for name in selected], scaler=split.scaler,
         class_names=ds.class_names, dropped_constant=ds.dropped_constant)
-
-
-def _versions() -> dict:
-    """Python, kdedge and the installed version of each of PACKAGES (None where absent)."""
-    versions = {"python": platform.python_version(), "kdedge": kdedge.__version__}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
-def _npz_bytes(**arrays: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    return buffer.getvalue()
-
-
-def _out_dir(out: str | None, runs_root: str, name: str, force: bool) -> Path:
-    """The run directory to write, checked before any work (`rundir.prepare_output_dir`): --out,
-    else a fresh runs/<time>-<name>[-2, -3…]."""
-    if out is not None:
-        return rundir.prepare_output_dir(Path(out), force=force)
-    run_id = rundir.new_run_id(name)
-    out_dir, n = Path(runs_root) / run_id, 1
-    while out_dir.exists():
-        n += 1
-        out_dir = Path(runs_root) / f"{run_id}-{n}"
-    return rundir.prepare_output_dir(out_dir, force=False)
-
-
-@contextlib.contextmanager
-def _claimed(out: str | None, runs_root: str, name: str, force: bool, world: World = SINGLE):
-    """The run directory, checked, under its writer lock (`rundir.stage_lock`) until distill has
-    committed it: a second distill to the same --out fails at once instead of replacing this
-    one's run. Checked again under the lock; a successful run removes killed runs' debris.
-    Only rank 0 writes: the other processes touch no file (they get None)."""
-    if not world.is_main:
-        yield None
-        return
-    out_dir = _out_dir(out, runs_root, name, force)
-    with rundir.stage_lock(out_dir, stage="distill"):
-        rundir.prepare_output_dir(out_dir, force=force)
-        yield out_dir
-        rundir.clean_debris(out_dir)
-
-
-def weight_blobs(trained: dict[str, Trained],
-                 baselines: dict[str, Baseline]) -> dict[str, bytes]:
-    """safetensors of every saved model: torch state dicts, and the arrays of the GBDT teacher
-    and of the exported baselines (kdedge.sklearn_models; no pickle)."""
-    blobs = {}
-    for name in MODEL_NAMES:
-        model = trained[name].model
-        blobs[contract.weights_file(name)] = (
-            save_safetensors(model.state_dict()) if isinstance(model, torch.nn.Module)
-            else save_arrays(tree_arrays(model)))
-    for name in EXPORTED_BASELINES:
-        estimator = baselines[name].estimator
-        arrays = tree_arrays(estimator) if name == "hgb_all" else linear_arrays(estimator)
-        blobs[contract.weights_file(name)] = save_arrays(arrays)
-    return blobs
-
-
-def _write_run(out_dir: Path, *, blobs: dict[str, bytes], predictions: dict[str, np.ndarray],
-               split: Split, ds: Dataset, records: list[contract.Record], manifest: Manifest,
-               seed: int) -> None:
-    """Build the whole run directory in a staging folder, record every sha256, then commit."""
-    calib = np.random.default_rng(seed).permutation(len(split.y_train))[:CALIBRATION_ROWS]
-    blobs = dict(blobs)
-    blobs[contract.SPLIT_NPZ] = _npz_bytes(
-        X_val=split.X_val.astype(np.float32), y_val=split.y_val,
-        X_test=split.X_test.astype(np.float32), y_test=split.y_test,
-        X_calib=split.X_train[calib].astype(np.float32),
-        feature_names=np.array(ds.feature_names, dtype=str),
-        class_names=np.array(ds.class_names, dtype=str))
-    blobs[contract.PREDICTIONS_NPZ] = _npz_bytes(**predictions)
-    staged = rundir.staging_dir(out_dir)
-    try:
-        for name, blob in blobs.items():
-            rundir.write_bytes_atomic(staged / name, blob)
-        for record in records:
-            write_record(staged / record.FILE, record)
-        manifest.artifacts = {p.name: rundir.sha256_file(p) for p in sorted(staged.iterdir())}
-        write_record(staged / contract.RUN_JSON, manifest)
-        rundir.commit_dir(staged, out_dir)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
-
-
-def run_records(trained: dict[str, Trained], baselines: dict[str, Baseline], metrics: Metrics,
-                preprocessing: Preprocessing, kd: KDConfig,
-                search: Search) -> list[contract.Record]:
-    """metrics.json, preprocessing.json, models.json, history.json and search.json."""
-    every = list(range(len(preprocessing.feature_names)))
-    configs = {name: trained[name].model.config for name in ("student", "student_no_kd")}
-    teacher = trained["teacher"].model
-    configs["teacher"] = (teacher.config if isinstance(teacher, torch.nn.Module)
-                          else trees_config(teacher, every))
-    stored = {}
-    for name in EXPORTED_BASELINES:
-        baseline = baselines[name]
-        stored[name] = (trees_config(baseline.estimator, baseline.columns) if name == "hgb_all"
-                        else linear_config(baseline.estimator, baseline.columns))
-    return [metrics, preprocessing, ModelsFile(**configs, kd=kd, baselines=stored),
-            History(**{name: trained[name].history for name in MODEL_NAMES}), search]
-
-
-def manifest_record(out_dir: Path, *, seed: int, config: dict, started: float,
-                    reading: contract.DataReading) -> Manifest:
-    """run.json before its artifacts' sha256 are filled in (`_write_run` does that)."""
-    return Manifest(
-        kdedge_version=kdedge.__version__, run_id=out_dir.name, created=rundir.now_iso(),
-        seed=seed, config=config, versions=_versions(), torch_threads=torch.get_num_threads(),
-        artifacts={}, stages={"distill": {"finished": rundir.now_iso(),
-                                          "seconds": round(time.perf_counter() - started, 2)}},
-        data_reading=reading)
 
 
 def distill(*, data: str | None = None, target: str | None = None, no_header: bool = False,
@@ -613,52 +336,72 @@ def distill(*, data: str | None = None, target: str | None = None, no_header: bo
     teacher_hidden = list(teacher_hidden)
     student_hidden = None if student_hidden is None else list(student_hidden)
     check_params(PARAMETERS, locals())
-    # the flags the launched processes get (--out resolved here, so runs_root is not one)
-    arguments = {name: value for name, value in locals().items()
-                 if name in PARAMETERS and name not in ("nproc", "runs_root")}
-    plan = student_plan(student, rank=rank, student_hidden=student_hidden, fidelity=fidelity,
-                        search_seconds=search_seconds)
+    args = SimpleNamespace(**{name: value for name, value in locals().items()
+                              if name in PARAMETERS})
     mode = read_mode(data, stream)
     if mode == "streamed" and transfer != "none":
         raise KdedgeError(f"--transfer {transfer} makes synthetic rows from the training rows in "
                           "memory, but this data is streamed: drop --transfer, or --stream off")
     world = world_from_env()
     if nproc > 1 and not world.is_distributed and os.environ.get(LAUNCH_ENV) != "1":
-        out_dir = _out_dir(out, runs_root, dataset_name(data), force)
-        launch({**arguments, "out": str(out_dir)}, nproc=nproc, out=str(out_dir))
-        return out_dir
-    with process_group(world), _claimed(out, runs_root, dataset_name(data), force, world) \
+        return _launch(args)
+    with process_group(world), claimed(out, runs_root, dataset_name(data), force, world) \
             as out_dir, _torch_threads(threads), _main_logs_only(world):
-        ds, split, k, classes = prepare(data, target=target, features=features, positive=positive,
-                                        test_size=test_size, val_size=val_size, seed=seed,
-                                        no_header=no_header, teacher_hidden=teacher_hidden,
-                                        rank=rank, mode=mode)
-        config = dict(data=data, target=target, no_header=no_header, features=k,
-                      positive=positive, seed=seed, test_size=test_size, val_size=val_size,
-                      teacher=teacher, teacher_hidden=teacher_hidden, **plan, transfer=transfer,
-                      temperature=temperature, alpha=alpha, max_epochs=max_epochs,
-                      patience=patience, batch_size=batch_size, lr=lr, stream=stream)
-        trained, preprocessing, ranking, search, kd = train_all(
-            ds, split, classes, k=k, plan=plan, teacher_kind=teacher,
-            teacher_hidden=teacher_hidden, transfer=transfer, kd=KDConfig(temperature, alpha),
-            train=TrainConfig(max_epochs=max_epochs, patience=patience, batch_size=batch_size,
-                              lr=lr), seed=seed, threads=threads, world=world)
-        if not world.is_main:
-            return None  # rank 0 scores, judges and writes
-        config["features"] = len(preprocessing.selected_features)  # k as resolved
-        metrics, predictions, baselines = evaluate(trained, ds, split, classes, ranking,
-                                                   preprocessing.selected_index, search, seed=seed)
-        manifest = manifest_record(out_dir, seed=seed, config=config, started=started,
-                                   reading=data_reading(mode, world, split))
-        _write_run(out_dir, blobs=weight_blobs(trained, baselines), predictions=predictions,
-                   split=split, ds=ds,
-                   records=run_records(trained, baselines, metrics, preprocessing, kd, search),
-                   manifest=manifest, seed=seed)
+        metrics = _distill_into(out_dir, args, mode=mode, world=world, started=started)
+    if metrics is None:
+        return None  # not rank 0: it scored, judged and wrote
     _log.info(f"wrote {out_dir}  teacher acc {metrics.teacher.accuracy:.4f}  student acc "
               f"{metrics.student.accuracy:.4f}  agreement {metrics.agreement:.4f}  "
               f"({time.perf_counter() - started:.1f}s)")
     # a process `--nproc` launched leaves saying where the run is to the launcher
     return None if os.environ.get(LAUNCH_ENV) == "1" else out_dir
+
+
+def _launch(args: SimpleNamespace) -> Path:
+    """`--nproc N` outside torchrun: the run directory resolved here, then N processes of
+    `kdedge distill` on this machine under torchrun (kdedge.distributed.launch)."""
+    out_dir = out_dir_for(args.out, args.runs_root, dataset_name(args.data), args.force)
+    flags = {name: value for name, value in vars(args).items()
+             if name not in ("nproc", "runs_root")}  # --out is resolved: runs_root is not a flag
+    launch({**flags, "out": str(out_dir)}, nproc=args.nproc, out=str(out_dir))
+    return out_dir
+
+
+def _distill_into(out_dir: Path | None, a: SimpleNamespace, *, mode: str, world: World,
+                  started: float) -> contract.Metrics | None:
+    """distill's work in this process: prepare, train (every process), then on rank 0 evaluate
+    and write `out_dir`. Returns metrics.json's record (None off rank 0)."""
+    plan = student_plan(a.student, rank=a.rank, student_hidden=a.student_hidden,
+                        fidelity=a.fidelity, search_seconds=a.search_seconds)
+    ds, split, k, classes = prepare(a.data, target=a.target, features=a.features,
+                                    positive=a.positive, test_size=a.test_size,
+                                    val_size=a.val_size, seed=a.seed, no_header=a.no_header,
+                                    teacher_hidden=a.teacher_hidden, rank=a.rank, mode=mode)
+    trained, preprocessing, ranking, search, kd = train_all(
+        ds, split, classes, k=k, plan=plan, teacher_kind=a.teacher,
+        teacher_hidden=a.teacher_hidden, transfer=a.transfer,
+        kd=KDConfig(a.temperature, a.alpha),
+        train=TrainConfig(max_epochs=a.max_epochs, patience=a.patience,
+                          batch_size=a.batch_size, lr=a.lr), seed=a.seed, threads=a.threads,
+        world=world)
+    if not world.is_main:
+        return None
+    config = dict(data=a.data, target=a.target, no_header=a.no_header,
+                  features=len(preprocessing.selected_features),  # k as resolved
+                  positive=a.positive, seed=a.seed, test_size=a.test_size, val_size=a.val_size,
+                  teacher=a.teacher, teacher_hidden=a.teacher_hidden, **plan,
+                  transfer=a.transfer, temperature=a.temperature, alpha=a.alpha,
+                  max_epochs=a.max_epochs, patience=a.patience, batch_size=a.batch_size,
+                  lr=a.lr, stream=a.stream)
+    metrics, predictions, baselines = evaluate(trained, ds, split, classes, ranking,
+                                               preprocessing.selected_index, search, seed=a.seed)
+    manifest = manifest_record(out_dir, seed=a.seed, config=config, started=started,
+                               reading=data_reading(mode, world, split))
+    write_run(out_dir, blobs=weight_blobs(trained, baselines), predictions=predictions,
+              split=split, ds=ds,
+              records=run_records(trained, baselines, metrics, preprocessing, kd, search),
+              manifest=manifest, seed=a.seed)
+    return metrics
 
 
 @contextlib.contextmanager

@@ -17,8 +17,9 @@ from kdedge.contract import (BASELINES, EXPORTED_BASELINES, MODEL_NAMES, PREDICT
                              ClassificationMetrics, Metrics, SplitClassCounts, SplitSizes,
                              read_record)
 from kdedge.data import positive_class
-from kdedge.distill import (ACCURACY_PAIRS, POSITIVE_PAIRS, distill, model_warnings,
-                            paired_comparisons, probabilities, teacher_is_useful)
+from kdedge.distill import distill, probabilities
+from kdedge.evaluation import (ACCURACY_PAIRS, POSITIVE_PAIRS, model_warnings, paired_comparisons,
+                               teacher_is_useful)
 from kdedge.metrics import classification_metrics, extend
 from kdedge.rundir import KdedgeError
 from kdedge.verdicts import bootstrap_weights, paired_accuracy, paired_pr_auc, paired_recall
