@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 
 from kdedge import ranking
-from kdedge.contract import StudentConfig, TeacherConfig, TreesConfig
+from kdedge.contract import (MEMORY_SPLIT_RULE, DataReading, StudentConfig, TeacherConfig,
+                             TreesConfig)
 from kdedge.report import deploy
 from kdedge.report.balance import verdicts_section
 from kdedge.report.collect import Facts
@@ -116,6 +117,7 @@ def _header(facts: Facts, lang: str) -> list:
         f"{tr(lang, 'run_id')}: {facts.run.manifest.run_id}",
         f"{tr(lang, 'data')}: " + tr(lang, "data_value", name=data.name, rows=fmt_int(data.rows),
                                      features=facts.n, classes=facts.n_classes, split=split),
+        f"{tr(lang, 'reading')}: " + reading_text(facts.run.manifest.data_reading, lang),
         f"{tr(lang, 'teacher_model')}: " + teacher_description(models.teacher, lang),
         f"{tr(lang, 'student_model')}: " + tr(lang, "student_name", arch=architecture(models.student),
                                               rank=models.student.rank),
@@ -124,6 +126,27 @@ def _header(facts: Facts, lang: str) -> list:
                                             a=models.kd.alpha),
         f"{tr(lang, 'transfer_set')}: " + transfer_text(facts, lang),
     ])]
+
+
+def reading_text(reading: DataReading, lang: str) -> str:
+    """How distill read the data (run.json's data_reading), in `lang`: "whole, in memory, one
+    process; split: …", or streamed with its batch, shuffle-buffer and sample rows and the
+    processes it trained on. The in-memory split rule (`contract.MEMORY_SPLIT_RULE`) is
+    translated; any other rule is quoted as recorded (it is what reproduces the split)."""
+    if reading.mode == "streamed":
+        how = tr(lang, "reading_streamed", chunk=fmt_int(reading.chunk_rows),
+                 shuffle=fmt_int(reading.shuffle_rows), sample=fmt_int(reading.sample_rows))
+    else:
+        how = tr(lang, "reading_memory")
+    if reading.world_size > 1:
+        # DDP: each process trains a replica and gradients are averaged over `backend`
+        processes = tr(lang, "reading_processes", n=fmt_int(reading.world_size),
+                       how=", ".join(filter(None, (reading.backend, "DDP"))))
+    else:
+        processes = tr(lang, "reading_one_process")
+    split = (tr(lang, "split_memory") if reading.split_rule == MEMORY_SPLIT_RULE
+             else tr(lang, "split_recorded", rule=reading.split_rule))
+    return tr(lang, "reading_value", how=how, processes=processes, split=split)
 
 
 def _features(facts: Facts, lang: str, plots: set[str]) -> list:

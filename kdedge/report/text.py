@@ -23,6 +23,22 @@ TEXT: dict[str, tuple[str, str]] = {
     "data": ("Data", "数据"),
     "data_value": ("{name}: {rows} rows, {features} features, {classes} classes (split {split})",
                    "{name}：{rows} 行，{features} 个特征，{classes} 个类别（划分 {split}）"),
+    # how distill read the data (run.json's data_reading), after the data line
+    "reading": ("Read", "读取方式"),
+    "reading_value": ("{how}, {processes}; {split}", "{how}，{processes}；{split}"),
+    "reading_memory": ("whole, in memory", "整表读入内存"),
+    "reading_streamed": ("streamed from disk in record batches of {chunk} rows (shuffle buffer "
+                         "{shuffle} rows; {sample} training rows held in memory for the baselines "
+                         "and the search)",
+                         "从磁盘分批流式读取，每批 {chunk} 行（打乱缓冲区 {shuffle} 行；内存中保留 "
+                         "{sample} 行训练数据，供基线模型和规模搜索使用）"),
+    "reading_one_process": ("one process", "单进程"),
+    "reading_processes": ("trained on {n} processes ({how})", "在 {n} 个进程上训练（{how}）"),
+    "split_memory": ("split: scikit-learn train_test_split, stratified, random_state = seed: the "
+                     "test rows first, then the validation rows from the rest",
+                     "划分：scikit-learn train_test_split 分层抽样，random_state = 随机种子；先分出"
+                     "测试集，再从其余行中分出验证集"),
+    "split_recorded": ("split: “{rule}”", "划分规则（英文原文）：“{rule}”"),
     "teacher_model": ("Teacher model", "教师模型"),
     "student_model": ("Student model", "学生模型"),
     "baseline_model": ("No-KD baseline", "无蒸馏基线"),
