@@ -78,11 +78,11 @@ def test_distill_two_processes_only_rank_zero_writes_a_valid_run(tmp_path, layou
         read_record(record, out / name)
     assert metrics.data.split.test == int(np.load(out / "split.npz")["y_test"].shape[0])
     assert metrics.teacher.accuracy > 0.8  # the two processes trained one useful teacher
+    if layout != "csv in memory":  # (once: the export does not depend on how rows were read)
+        from kdedge.export import export_run  # the parity-gated export one process passes
 
-    from kdedge.export import export_run  # the parity-gated export a one-process run passes
-
-    export_run(out)
-    assert (out / "onnx" / "student.onnx").is_file()
+        export_run(out)
+        assert (out / "onnx" / "student.onnx").is_file()
 
 
 def _rank_process(launcher: int, rank: int) -> int | None:

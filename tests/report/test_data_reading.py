@@ -78,18 +78,12 @@ def test_make_report_streamed_run_says_how_it_was_read(streamed_copy, lang, labe
     assert f"<li>{html.escape(line)}</li>" in page  # the rule's "<" and ">>", escaped
 
 
-def test_make_report_memory_run_says_one_process(small_run, tmp_path):
+def test_read_manifest_run_without_data_reading_reads_as_in_memory(small_run, tmp_path):
+    """A run.json written before streaming existed has no data_reading: read whole, one process
+    (the report's line for it: test_reading_text_memory_one_process_translates_the_split_rule)."""
     run = shutil.copytree(small_run, tmp_path / "run")
     assert read_manifest(run).data_reading == in_memory_reading(MEMORY_SPLIT_RULE)
-    make_report(run, lang="en")
-    assert f"- Read: {MEMORY_EN}\n" in (run / "report.md").read_text(encoding="utf-8")
-
-
-def test_make_report_run_without_data_reading_reads_as_in_memory(small_run, tmp_path):
-    """A run.json written before streaming existed has no data_reading: read whole, one process."""
-    run = shutil.copytree(small_run, tmp_path / "run")
     manifest = read_json(run / "run.json")
     del manifest["data_reading"]
     write_json_atomic(run / "run.json", manifest)
-    make_report(run)
-    assert f"- 读取方式: {MEMORY_ZH}\n" in (run / "report.md").read_text(encoding="utf-8")
+    assert read_manifest(run).data_reading == in_memory_reading(MEMORY_SPLIT_RULE)
