@@ -105,3 +105,13 @@ def test_distill_streamed_refuses_transfer_rows(parquet_folder, tmp_path):
         distill(data=str(parquet_folder), target="label", transfer="munge",
                 out=str(tmp_path / "run"))
     assert not (tmp_path / "run").exists()
+
+
+def test_distill_streamed_gbdt_teacher_fits_on_the_training_sample(parquet_folder, tmp_path):
+    out = distill(data=str(parquet_folder), target="label", out=str(tmp_path / "run"),
+                  teacher="gbdt", max_epochs=2, patience=2, student="fixed", features=2)
+    manifest = rundir.read_manifest(out)
+    metrics = read_record(Metrics, out / METRICS_JSON)
+    assert metrics.teacher_kind == "gbdt" and metrics.teacher.accuracy > 0.8
+    # the sample holds every training row here (fewer than SAMPLE_ROWS)
+    assert manifest.data_reading.sample_rows == metrics.data.split.train
