@@ -348,6 +348,9 @@ def distill(*, data: str | None = None, target: str | None = None, no_header: bo
     with process_group(world), claimed(out, runs_root, dataset_name(data), force, world) \
             as out_dir, _torch_threads(threads), _main_logs_only(world):
         metrics = _distill_into(out_dir, args, mode=mode, world=world, started=started)
+        # every process leaves the group together, once rank 0 has written the run: a rank
+        # tearing gloo down while rank 0 still works was seen to abort at exit (2 in 31 runs)
+        world.barrier()
     if metrics is None:
         return None  # not rank 0: it scored, judged and wrote
     _log.info(f"wrote {out_dir}  teacher acc {metrics.teacher.accuracy:.4f}  student acc "
