@@ -121,6 +121,14 @@ class World:
         dist.all_reduce(tensor, op=getattr(dist.ReduceOp, op))
         return tensor.tolist()
 
+    def broadcast_tensors(self, tensors, *, src: int = 0) -> None:
+        """Overwrite each tensor of `tensors` in place with rank `src`'s (one process: nothing)."""
+        if self.is_distributed:
+            import torch.distributed as dist
+
+            for tensor in tensors:
+                dist.broadcast(tensor, src)
+
     def barrier(self) -> None:
         """Wait until every rank gets here (one process: returns at once)."""
         if self.is_distributed:

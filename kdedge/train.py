@@ -108,7 +108,8 @@ def fit_batches(model: nn.Module, batches: ArrayBatches | StreamBatches, X_val: 
     DistributedDataParallel: every process steps on its share of the rows and DDP averages the
     gradients, so the weights stay identical everywhere. Rank 0 alone scores the validation rows;
     it broadcasts the loss, and every process takes the same keep-best and stop decisions from
-    it. A streamed epoch runs under torch's `Join` (shards differ in length).
+    it; BatchNorm's running statistics are rank 0's, broadcast at the end of each epoch. A
+    streamed epoch runs under torch's `Join` (shards differ in length).
 
     Returns:
         history: per-epoch train/validation loss and validation accuracy, and the best epoch.
@@ -116,7 +117,11 @@ def fit_batches(model: nn.Module, batches: ArrayBatches | StreamBatches, X_val: 
     world = batches.world
     Xv, yv = as_tensor(X_val), as_tensor(y_val)
     av = as_tensor(aux_val) if aux_val is not None else torch.zeros(len(yv), 1)
-    trained = DistributedDataParallel(model) if world.is_distributed else model
+    # BatchNorm's running statistics are synchronised once an epoch (below), not before every
+    # step as DDP does by default: one collective less per step (a 2-process step of 128 rows:
+    # 4.7 → 3.5 ms on 2 cores), and every process ends each epoch with rank 0's statistics
+    trained = (DistributedDataParallel(model, broadcast_buffers=False) if world.is_distributed
+               else model)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     history = {"train_loss": [], "val_loss": [], "val_accuracy": []}
     best_loss, best_epoch, best_state = float("inf"), 0, copy.deepcopy(model.state_dict())
@@ -131,6 +136,7 @@ def fit_batches(model: nn.Module, batches: ArrayBatches | StreamBatches, X_val: 
                 optimizer.step()
                 total += float(loss.detach()) * len(y)
         total = world.all_reduce_sum([total])[0]
+        world.broadcast_tensors(list(model.buffers()))
         model.eval()
         val_loss, val_acc = world.broadcast_json(
             _validate(model, Xv, yv, av, loss_fn) if world.is_main else None)

@@ -196,6 +196,11 @@ TWO_RANKS = textwrap.dedent("""
         result["sum"] = world.all_reduce_sum([world.rank + 1.0, 0.25])
         result["min"] = world.all_reduce_min([world.rank])
         result["max"] = world.all_reduce_max([world.rank])
+        import torch
+
+        buffers = [torch.full((2,), float(world.rank + 5)), torch.tensor(world.rank * 7)]
+        world.broadcast_tensors(buffers)
+        result["buffers"] = [buffers[0].tolist(), int(buffers[1])]
         try:
             world.broadcast_json({"a set": {1}} if world.is_main else None)
         except (TypeError, RuntimeError) as exc:
@@ -231,6 +236,7 @@ def test_two_gloo_processes_share_rank_zeros_results(tmp_path):
         assert result["received"] == sent
         assert result["sum"] == [3.0, 0.5]
         assert result["min"] == [0.0] and result["max"] == [1.0]
+        assert result["buffers"] == [[5.0, 5.0], 0]  # rank 0's, in place, float and int
         assert result["from_rank_1"] == ["rank 1"]
         assert result["initialised_after_nested"] and not result["initialised_after"]
         assert result["handler_restored"]
