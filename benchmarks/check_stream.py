@@ -1,7 +1,7 @@
 """Streamed data and several processes: memory and CPU per row at 10M rows, 2 processes vs 1,
 and a bad CSV row refused before training.
 
-    python benchmarks/check_stream.py [--quick] [--only big|ddp|csv] [--data_dir DIR]
+    python benchmarks/check_stream.py [--quick] [--only big|ddp|csv|noise] [--data_dir DIR]
                                       [--timeout S] [--keep DIR] [--write docs/results-stream.md]
 
 big: a seeded synthetic table (13 float32 features f0…f12, binary `label`, ~26% positives:
@@ -15,6 +15,8 @@ ddp: --nproc 1 and 2 on the default data (default flags) and on the 1M table (--
 rows; teacher throughput = training rows × epochs run / teacher seconds (its last progress line).
 csv: a 7,000,100-row CSV whose data row 7,000,001 has `oops` in f5; distill --stream on must
 exit 2 naming the row, column and line, before any training, writing nothing.
+noise: for scale, one process at 1 and at 2 torch threads on the 1M table (the same arithmetic
+summed in another order), judged by the same paired test as 2 processes vs 1.
 
 Each distill is a fresh process tree under a small wrapper (OMP_NUM_THREADS=1, gloo on the
 loopback) that reports its wall time, CPU (user + system of every waited-for descendant:
@@ -339,11 +341,38 @@ def check_csv(sizes: dict, data_dir: Path, root: Path, timeout: float) -> tuple[
         ("nothing written at --out", "absent" if not out.exists() else "EXISTS", not out.exists())]
 
 
+def check_noise(sizes: dict, data_dir: Path, root: Path, timeout: float) -> tuple[list, list]:
+    """How far the float summation order alone moves a model on the same rows: one process at
+    1 and at 2 torch threads (the same arithmetic, summed in another order), judged by the same
+    paired test as 2 processes vs 1."""
+    medium = big_tables(sizes, data_dir)["medium"]
+    flags = ["--data", str(medium), "--target", "label", "--max_epochs", "5",
+             "--student", "fixed"]
+    pair = [measure(f"{sizes['medium']:,} rows, --threads {n}", [*flags, "--threads", str(n)],
+                    root / f"noise-{n}", timeout=timeout) for n in (1, 2)]
+    failed = _failed(pair)
+    if failed:
+        return [], failed
+    splits = [np.load(r["out"] / SPLIT_NPZ)["y_test"] for r in pair]
+    y, weights = splits[0], bootstrap_weights(len(splits[0]), seed=0)
+    found = []
+    for model in ("teacher", "student"):
+        labels = [np.load(r["out"] / PREDICTIONS_NPZ)[model].argmax(axis=1) for r in pair]
+        verdict = paired_accuracy(y, *labels, a="1 thread", b="2 threads", weights=weights)
+        found.append((f"{sizes['medium']:,} rows, one process: {model} at 2 torch threads vs 1 "
+                      "(reported: float order alone)",
+                      f"{verdict.value_a:.4f} vs {verdict.value_b:.4f}, 95% CI "
+                      f"[{verdict.ci_low:+.4f}, {verdict.ci_high:+.4f}], {verdict.verdict}; "
+                      f"{np.mean(labels[0] != labels[1]):.4f} of test labels differ", True))
+    return [], found
+
+
 # ---------------------------------------------------------------------------------------------
 
 PARTS = {"big": ("10M rows: memory and CPU per row", check_big),
          "ddp": ("2 processes vs 1", check_ddp),
-         "csv": ("bad CSV row", check_csv)}
+         "csv": ("bad CSV row", check_csv),
+         "noise": ("float order alone, for scale", check_noise)}
 
 
 def main() -> int:
