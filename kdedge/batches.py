@@ -5,10 +5,10 @@
   each global batch, so W processes take the same optimiser steps on the same rows as one
   (DDP averages their gradients), and every process takes the same number of steps.
 - `StreamBatches`: rows read from disk (`kdedge.stream`), an IterableDataset re-seeded per
-  epoch. Each process reads its own shard of the units (Parquet row groups or CSV chunks,
-  `kdedge.stream.shard_units`) through a bounded shuffle buffer and cuts it into batches of
-  batch_size / W rows. Shards differ in size by up to a unit, so processes take different
-  numbers of steps: `fit_batches` runs the epoch under torch's `Join` for that.
+  epoch. Each process reads its own contiguous share of the epoch's training rows (pieces of
+  Parquet row groups or CSV chunks, `kdedge.stream.shard_pieces`; equal ± 1 row) through a
+  bounded shuffle buffer and cuts it into batches of batch_size / W rows; every process takes
+  the same number of steps, so DDP's optimiser steps stay in lockstep.
 
 Both yield (inputs, labels, aux) tensors: aux is what the loss needs besides the labels (the
 teacher's logits when distilling; zeros otherwise).
@@ -47,8 +47,6 @@ def as_tensor(X: np.ndarray) -> torch.Tensor:
 class ArrayBatches:
     """In-memory rows: a seeded permutation per epoch, this process's share of each batch."""
 
-    uneven = False  # every process takes the same number of steps
-
     def __init__(self, X: np.ndarray, y: np.ndarray, aux: np.ndarray | None = None, *,
                  batch_size: int, seed: int, world: World = SINGLE, min_rows: int = 1):
         self.X, self.y = as_tensor(X), as_tensor(y)
@@ -86,11 +84,11 @@ class TrainStream:
 
 
 class StreamBatches(IterableDataset):
-    """Streamed rows: this process's shard of the units, shuffled within a bounded buffer,
-    transformed block by block (`transform`: standardise, pick the student's columns, the
-    teacher's logits), cut into batches of ceil(batch_size / W) rows."""
-
-    uneven = True  # shards differ by up to a unit: fit_batches joins the processes
+    """Streamed rows: this process's share of the epoch's training rows (contiguous ranges of
+    equal size, `kdedge.stream.shard_pieces`), shuffled within a bounded buffer, transformed
+    block by block (`transform`: standardise, pick the student's columns, the teacher's
+    logits), cut into batches of ceil(batch_size / W) rows. Every process takes the same number
+    of steps: the fewest any process's rows give (they differ by at most one row)."""
 
     def __init__(self, stream: TrainStream, transform: Transform, *, batch_size: int,
                  world: World = SINGLE, min_rows: int = 1):
@@ -101,27 +99,39 @@ class StreamBatches(IterableDataset):
         self._epoch = 1
 
     def set_epoch(self, epoch: int) -> None:
-        """Re-seed: epoch e reads the units in the order (seed, e) deals them."""
+        """Re-seed: epoch e reads the units in the order (seed, e) gives them."""
         self._epoch = epoch
 
     def epoch(self, epoch: int) -> Iterator[Batch]:
         self.set_epoch(epoch)
         return iter(self)
 
-    def __iter__(self) -> Iterator[Batch]:
-        from kdedge.stream import shard_units, train_blocks
+    def steps(self) -> int:
+        """Batches every process takes this epoch (a last batch under `min_rows` is dropped)."""
+        from kdedge.stream import shard_rows
 
-        table, seed = self.stream.table, self.stream.seed
-        units = shard_units(table.units, rank=self.world.rank, world=self.world.size,
-                            seed=seed, epoch=self._epoch, sequential=table.kind == "csv")
-        blocks = train_blocks(table, self.stream.summary, units, epoch=self._epoch, seed=seed,
+        b = self.batch_size
+        return min(rows // b + (rows % b >= self.min_rows)
+                   for rows in shard_rows(self.stream.summary.unit_train_rows,
+                                          world=self.world.size))
+
+    def __iter__(self) -> Iterator[Batch]:
+        from kdedge.stream import shard_pieces, train_blocks
+
+        table, summary, seed = self.stream.table, self.stream.summary, self.stream.seed
+        pieces = shard_pieces(table.units, summary.unit_train_rows, rank=self.world.rank,
+                              world=self.world.size, seed=seed, epoch=self._epoch,
+                              sequential=table.kind == "csv")
+        blocks = train_blocks(table, summary, pieces, epoch=self._epoch, seed=seed,
                               block_rows=self.batch_size * BLOCK_BATCHES)
+        left = self.steps()
         for X_raw, y in blocks:
             inputs, aux = self.transform(X_raw)
             X, labels = as_tensor(inputs), as_tensor(y)
             extra = as_tensor(aux) if aux is not None else torch.zeros(len(labels), 1)
             for start in range(0, len(labels), self.batch_size):
-                if len(labels) - start < self.min_rows:
-                    break  # BatchNorm cannot normalise a batch of one row
+                if left == 0:
+                    return
+                left -= 1
                 end = start + self.batch_size
                 yield X[start:end], labels[start:end], extra[start:end]

@@ -5,7 +5,7 @@ The table is read through kdedge.tables: a *unit* is what is read at once (one P
 group, or CHUNK_ROWS consecutive rows of a CSV). `summarise_table` reads every unit once: it
 checks every cell, counts the classes of each split, fits the scaler on the training rows and
 keeps the validation rows, the test rows and a sample of the training rows in memory.
-`shard_units` deals the units to the training processes and `train_blocks` streams one
+`shard_pieces` deals the training rows to the processes and `train_blocks` streams one
 process's training rows through a bounded shuffle buffer.
 
 The split is a hash of the row number, not a shuffle: a row's split depends on (row, seed) alone,
@@ -36,10 +36,12 @@ SAMPLE_ROWS = 100_000
 SHUFFLE_ROWS = 262_144     # rows of the training stream's shuffle buffer
 TRAIN, VAL, TEST = 0, 1, 2
 SPLIT_NAMES = ("train", "val", "test")  # indexed by TRAIN, VAL, TEST
-SHARD_RULE = ("each epoch the units (Parquet row groups, or CSV chunks of CHUNK_ROWS rows) are "
-              "permuted by numpy.random.default_rng((seed, epoch)).permutation and dealt "
-              "round-robin, rank r of w taking positions r, r + w, r + 2w, …; a CSV rank reads "
-              "its units in file order")
+SHARD_RULE = ("each epoch the units (Parquet row groups; CSV chunks of CHUNK_ROWS rows, kept in "
+              "file order) are permuted by numpy.random.default_rng((seed, epoch)).permutation "
+              "and their n training rows, in that order, are cut into w contiguous ranges: rank r "
+              "of w reads rows floor(r·n/w) … floor((r+1)·n/w) − 1, so shards differ by at most "
+              "one row (a unit at a boundary is read by two ranks) and every rank takes the same "
+              "number of steps")
 
 # SplitMix64 (Steele, Lea & Flood 2014): its golden-ratio increment and its two multipliers.
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
@@ -317,36 +319,76 @@ def _class_index(labels: np.ndarray, values: np.ndarray) -> np.ndarray:
     return index.astype(np.int64)
 
 
-def shard_units(units: list[Unit], *, rank: int, world: int, seed: int, epoch: int,
-                sequential: bool) -> list[Unit]:
-    """The units process `rank` of `world` reads in `epoch` (SHARD_RULE): the ranks' lists
-    partition `units`; `sequential` (a CSV) sorts a rank's units into file order."""
+@dataclass(frozen=True)
+class Piece:
+    """Part of a unit a process reads: the unit's training rows skip … skip + take − 1, counted
+    in row order."""
+
+    unit: Unit
+    skip: int
+    take: int
+
+
+def _epoch_order(units: list[Unit], *, seed: int, epoch: int, sequential: bool) -> np.ndarray:
+    """The units' order in `epoch`: seeded, or file order (`sequential`: a CSV)."""
+    if sequential:
+        return np.arange(len(units))
+    return np.random.default_rng((seed, epoch)).permutation(len(units))
+
+
+def shard_rows(unit_train_rows: list[int], *, world: int) -> list[int]:
+    """Training rows each of `world` processes reads in an epoch (SHARD_RULE): equal ± 1."""
+    total = int(sum(unit_train_rows))
+    return [(r + 1) * total // world - r * total // world for r in range(world)]
+
+
+def shard_pieces(units: list[Unit], unit_train_rows: list[int], *, rank: int, world: int,
+                 seed: int, epoch: int, sequential: bool) -> list[Piece]:
+    """What process `rank` of `world` reads in `epoch` (SHARD_RULE): its contiguous range of the
+    epoch's training rows, as pieces of units in the epoch's unit order. The ranks' pieces
+    partition every training row; `unit_train_rows` are the summary pass's counts."""
     if not 0 <= rank < world:
         raise ValueError(f"rank must be in [0, world) = [0, {world}), got {rank}")
-    order = np.random.default_rng((seed, epoch)).permutation(len(units))
-    mine = [units[i] for i in order[rank::world]]
-    return sorted(mine, key=lambda unit: unit.index) if sequential else mine
+    order = _epoch_order(units, seed=seed, epoch=epoch, sequential=sequential)
+    counts = np.asarray(unit_train_rows, dtype=np.int64)[order]
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if len(ends) else 0
+    low, high = rank * total // world, (rank + 1) * total // world
+    pieces = []
+    for index, end, count in zip(order, ends, counts):
+        start = int(end - count)
+        first, last = max(start, low), min(int(end), high)
+        if first < last:
+            pieces.append(Piece(units[index], skip=first - start, take=last - first))
+    return pieces
 
 
-def train_blocks(table: Table, summary: Summary, units: list[Unit], *, epoch: int, seed: int,
+def train_blocks(table: Table, summary: Summary, pieces: list[Piece], *, epoch: int, seed: int,
                  block_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """The training rows of `units` in shuffled blocks of `block_rows` (the last may be shorter):
-    X raw float64 over the kept columns, y int64 class indices.
+    """The training rows of `pieces` in shuffled blocks of `block_rows` (the last may be
+    shorter): X raw float64 over the kept columns, y int64 class indices.
 
     The shuffle is bounded: rows collect in a buffer of max(SHUFFLE_ROWS, block_rows) rows, which
     is permuted (numpy.random.default_rng((seed, epoch)), one stream for the epoch) and emitted
     as whole blocks; the rows left over join the next fill. So rows mix within a buffer only;
-    across buffers the order is the units' (shuffled for Parquet by `shard_units`, file order
-    for a CSV). The same (seed, epoch, units) give the same blocks. A block is a view of its
-    buffer: holding a block holds that buffer's memory.
+    across buffers the order is the pieces' (the units shuffled per epoch for Parquet by
+    `shard_pieces`, file order for a CSV). The same (seed, epoch, pieces) give the same blocks.
+    A block is a view of its buffer: holding a block holds that buffer's memory.
     """
     if block_rows < 1:
         raise ValueError(f"block_rows must be >= 1, got {block_rows}")
     rng = np.random.default_rng((seed, epoch))
     capacity, kept = max(SHUFFLE_ROWS, block_rows), np.asarray(summary.kept)
+    by_start = sorted(pieces, key=lambda piece: piece.unit.start)
+    starts = np.array([piece.unit.start for piece in by_start], dtype=np.int64)
+    seen = dict.fromkeys(range(len(by_start)), 0)  # training rows of each piece's unit so far
     X_parts, y_parts, held = [], [], 0
-    for chunk in table.chunks(units):
+    for chunk in table.chunks([piece.unit for piece in pieces]):
+        at = int(np.searchsorted(starts, chunk.start, side="right")) - 1
+        piece = by_start[at]
         train = np.flatnonzero(summary.rule.assign(chunk.rows) == TRAIN)
+        done, seen[at] = seen[at], seen[at] + len(train)
+        train = train[max(piece.skip - done, 0):max(piece.skip + piece.take - done, 0)]
         X_parts.append(chunk.X[np.ix_(train, kept)])
         y_parts.append(_class_index(chunk.labels[train], summary.label_values))
         held += len(train)

@@ -12,7 +12,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.distributed.algorithms.join import Join
 from torch.nn.parallel import DistributedDataParallel
 
 from kdedge.batches import ArrayBatches, StreamBatches, as_tensor
@@ -108,8 +107,9 @@ def fit_batches(model: nn.Module, batches: ArrayBatches | StreamBatches, X_val: 
     DistributedDataParallel: every process steps on its share of the rows and DDP averages the
     gradients, so the weights stay identical everywhere. Rank 0 alone scores the validation rows;
     it broadcasts the loss, and every process takes the same keep-best and stop decisions from
-    it; BatchNorm's running statistics are rank 0's, broadcast at the end of each epoch. A
-    streamed epoch runs under torch's `Join` (shards differ in length).
+    it; BatchNorm's running statistics are rank 0's, broadcast at the end of each epoch. Every
+    process takes the same number of steps an epoch (kdedge.batches), so the optimisers stay in
+    lockstep.
 
     Returns:
         history: per-epoch train/validation loss and validation accuracy, and the best epoch.
@@ -128,13 +128,12 @@ def fit_batches(model: nn.Module, batches: ArrayBatches | StreamBatches, X_val: 
     for epoch in range(1, config.max_epochs + 1):
         model.train()
         total = 0.0
-        with _joined(trained, world.is_distributed and batches.uneven):
-            for X, y, aux in batches.epoch(epoch):
-                loss = loss_fn(trained(X), y, aux)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += float(loss.detach()) * len(y)
+        for X, y, aux in batches.epoch(epoch):
+            loss = loss_fn(trained(X), y, aux)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(y)
         total = world.all_reduce_sum([total])[0]
         world.broadcast_tensors(list(model.buffers()))
         model.eval()
@@ -164,12 +163,6 @@ def _validate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, aux: torch.Ten
     with torch.no_grad():
         logits = _forward(model, X)
         return [float(loss_fn(logits, y, aux)), float((logits.argmax(1) == y).float().mean())]
-
-
-def _joined(model: nn.Module, uneven: bool):
-    """torch's Join over a DDP model when processes may run out of batches at different steps
-    (the finished ones shadow the others' gradient all-reduces); else nothing."""
-    return Join([model]) if uneven else contextlib.nullcontext()
 
 
 def predict_logits(model: nn.Module, X: np.ndarray) -> np.ndarray:

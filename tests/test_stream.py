@@ -7,8 +7,8 @@ import pytest
 from kdedge import stream, tables
 from kdedge.contract import Scaler
 from kdedge.rundir import KdedgeError
-from kdedge.stream import (TEST, TRAIN, VAL, make_split_rule, row_hash, shard_units,
-                           summarise_table, train_blocks)
+from kdedge.stream import (TEST, TRAIN, VAL, make_split_rule, row_hash, shard_pieces,
+                           shard_rows, summarise_table, train_blocks)
 from kdedge.tables import open_table
 from test_tables import FEATURES, _csv, _frame, _parquet_folder
 
@@ -185,22 +185,36 @@ def test_summarise_table_refuses_a_single_class(tmp_path):
         summarise_table(table, _rule(500), where="t")
 
 
-def test_shard_units_partition_the_units_and_change_by_epoch(tmp_path):
+def _pieces(table, summary, *, rank=0, world=1, epoch=0, sequential=False):
+    return shard_pieces(table.units, summary.unit_train_rows, rank=rank, world=world, seed=9,
+                        epoch=epoch, sequential=sequential)
+
+
+def _epoch(table, summary, pieces, epoch, block_rows=128):
+    return list(train_blocks(table, summary, pieces, epoch=epoch, seed=9, block_rows=block_rows))
+
+
+def test_shard_pieces_cut_the_epochs_training_rows_into_equal_ranges(tmp_path):
     table = open_table(_parquet_folder(tmp_path, _frame()), target="label")
-    deal = {epoch: [shard_units(table.units, rank=r, world=3, seed=1, epoch=epoch,
-                                sequential=False) for r in range(3)] for epoch in (0, 1)}
+    summary = summarise_table(table, _rule(2000), where="t")
+    counts = summary.unit_train_rows
+    deal = {epoch: [_pieces(table, summary, rank=r, world=3, epoch=epoch) for r in range(3)]
+            for epoch in (0, 1)}
     for shards in deal.values():
-        indices = [u.index for shard in shards for u in shard]
-        assert sorted(indices) == list(range(20)) and [len(s) for s in shards] == [7, 7, 6]
-    assert deal[0] != deal[1]
-    assert deal[0] == [shard_units(table.units, rank=r, world=3, seed=1, epoch=0,
-                                   sequential=False) for r in range(3)]
-    in_order = shard_units(table.units, rank=1, world=3, seed=1, epoch=0, sequential=True)
-    assert in_order == sorted(deal[0][1], key=lambda u: u.index)
-
-
-def _epoch(table, summary, units, epoch, block_rows=128):
-    return list(train_blocks(table, summary, units, epoch=epoch, seed=9, block_rows=block_rows))
+        taken = [sum(p.take for p in shard) for shard in shards]
+        assert taken == shard_rows(counts, world=3) and max(taken) - min(taken) <= 1
+        covered = {}  # unit → the training rows (positions within the unit) the ranks took
+        for shard in shards:
+            for piece in shard:
+                rows = range(piece.skip, piece.skip + piece.take)
+                assert not covered.setdefault(piece.unit.index, set()) & set(rows)
+                covered[piece.unit.index] |= set(rows)
+        assert covered == {i: set(range(n)) for i, n in enumerate(counts) if n}
+    assert deal[0] != deal[1]  # units in another order each epoch
+    assert deal[0] == [_pieces(table, summary, rank=r, world=3, epoch=0) for r in range(3)]
+    in_order = [p.unit.index for r in range(3)
+                for p in _pieces(table, summary, rank=r, world=3, sequential=True)]
+    assert in_order == sorted(in_order)  # a CSV: file order
 
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
@@ -210,14 +224,16 @@ def test_train_blocks_yield_every_training_row_once(tmp_path, kind):
     table = open_table(path, target="label")
     summary = summarise_table(table, _rule(2000), where="t")
     _, y, _, split, _ = _reference(frame, summary.rule)
-    blocks = _epoch(table, summary, table.units, epoch=0)
+    blocks = _epoch(table, summary, _pieces(table, summary, sequential=kind == "csv"), epoch=0)
     sizes = [len(X) for X, _ in blocks]
     assert set(sizes[:-1]) == {128} and 0 < sizes[-1] <= 128
     rows = np.concatenate([X[:, 0] for X, _ in blocks]).astype(int)  # column `row`
     assert np.array_equal(np.sort(rows), np.flatnonzero(split == TRAIN))
     assert not np.array_equal(rows, np.sort(rows))  # shuffled
     np.testing.assert_array_equal(np.concatenate([b for _, b in blocks]), y[rows])
-    again, other = (_epoch(table, summary, table.units, epoch=e) for e in (0, 1))
+    again, other = (_epoch(table, summary, _pieces(table, summary, epoch=e,
+                                                   sequential=kind == "csv"), epoch=e)
+                    for e in (0, 1))
     assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
                for a, b in zip(blocks, again))
     other_rows = np.concatenate([X[:, 0] for X, _ in other]).astype(int)
@@ -225,11 +241,20 @@ def test_train_blocks_yield_every_training_row_once(tmp_path, kind):
     assert np.array_equal(np.sort(other_rows), np.sort(rows))
 
 
-def test_train_blocks_of_a_rank_hold_only_its_units_rows(tmp_path):
-    table = open_table(_parquet_folder(tmp_path, _frame()), target="label")
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_train_blocks_of_the_ranks_hold_each_training_row_once(tmp_path, kind):
+    frame = _frame()
+    path = _csv(tmp_path, frame) if kind == "csv" else _parquet_folder(tmp_path, frame)
+    table = open_table(path, target="label")
     summary = summarise_table(table, _rule(2000), where="t")
-    units = shard_units(table.units, rank=0, world=2, seed=9, epoch=0, sequential=False)
-    blocks = _epoch(table, summary, units, epoch=0, block_rows=1000)  # > SHUFFLE_ROWS
-    assert sum(len(X) for X, _ in blocks) == sum(summary.unit_train_rows[u.index] for u in units)
-    assert all(len(X) == 1000 for X, _ in blocks[:-1])
-    assert blocks[0][0].shape[1] == len(summary.feature_names)
+    _, _, _, split, _ = _reference(frame, summary.rule)
+    rows = []
+    for rank in range(3):
+        pieces = _pieces(table, summary, rank=rank, world=3, sequential=kind == "csv")
+        blocks = _epoch(table, summary, pieces, epoch=0, block_rows=1000)  # > SHUFFLE_ROWS
+        assert all(len(X) == 1000 for X, _ in blocks[:-1])
+        assert blocks[0][0].shape[1] == len(summary.feature_names)
+        mine = np.concatenate([X[:, 0] for X, _ in blocks]).astype(int)  # column `row`
+        assert len(mine) == shard_rows(summary.unit_train_rows, world=3)[rank]
+        rows.append(mine)
+    assert np.array_equal(np.sort(np.concatenate(rows)), np.flatnonzero(split == TRAIN))
