@@ -32,7 +32,8 @@ from kdedge.contract import (STREAM_CHOICES, STUDENT_ALL_FEATURES, TEACHER_KINDS
                              StudentConfig, TrainingHistory)
 from kdedge.data import (SPLIT_PARAMETERS, Classes, Dataset, Split, dataset_name, load_dataset,
                          positive_class, split_dataset, summarise)
-from kdedge.distributed import LAUNCH_ENV, SINGLE, World, launch, process_group, world_from_env
+from kdedge.distributed import (LAUNCH_ENV, SINGLE, TIMEOUT_SECONDS, World, launch, process_group,
+                                world_from_env)
 from kdedge.evaluation import Trained, evaluate
 from kdedge.fold import fold_model
 from kdedge.log import ROOT as LOG_ROOT
@@ -142,7 +143,8 @@ def prepare(data: str | None, *, target: str | None, features: int | None,
             no_header: bool = False,
             teacher_hidden: list[int] = (256, 128),
             rank: int | None = None,
-            mode: str = "memory") -> tuple[Dataset, Split, int | None, Classes]:
+            mode: str = "memory",
+            hash_data: bool = True) -> tuple[Dataset, Split, int | None, Classes]:
     """Load, validate and split the data — whole (`mode` memory) or in one streaming pass
     (streamed, kdedge.reading) — check k (`features`) against the columns and resolve the
     positive class (`positive`, else the training split's minority class) against the labels.
@@ -154,7 +156,8 @@ def prepare(data: str | None, *, target: str | None, features: int | None,
     """
     if mode == "streamed":
         ds, split = load_streamed(data, target=target, no_header=no_header,
-                                  test_size=test_size, val_size=val_size, seed=seed)
+                                  test_size=test_size, val_size=val_size, seed=seed,
+                                  hash_data=hash_data)
     else:
         ds = load_dataset(data, target=target, no_header=no_header,
                           training_bytes=lambda n: training_bytes(
@@ -216,7 +219,7 @@ def screening(split: Split, full: TrainingSet | StreamedTrainingSet, teacher: Lo
     """The rows the size search fits candidates on, in this process alone: the full training
     set when it is in memory and at most SCREEN_ROWS training and VAL_ROWS validation rows,
     else a seeded subsample of each (of the training sample when streamed; `refit`: the winner
-    is refitted on every row). Without `subsample` (a fixed student fits once, on every row and
+    is refitted on every row, as it is whenever several processes train). Without `subsample` (a fixed student fits once, on every row and
     every process) the full training set itself."""
     if not subsample:
         return Screening(data=full, order=order, scaler=split.scaler,
@@ -224,8 +227,10 @@ def screening(split: Split, full: TrainingSet | StreamedTrainingSet, teacher: Lo
                          train=train, seed=seed)
     train_rows = _subsample(len(split.y_train), SCREEN_ROWS, seed)
     val_rows = _subsample(len(split.y_val), VAL_ROWS, seed + 1)
-    refit = isinstance(full, StreamedTrainingSet) or train_rows is not None \
-        or val_rows is not None
+    # several processes: rank 0 searches alone, and the winner is refitted by all of them like
+    # its no-KD and all-features twins (the KD verdicts then compare like with like)
+    refit = isinstance(full, StreamedTrainingSet) or full.world.is_distributed \
+        or train_rows is not None or val_rows is not None
     data = training_set(split, teacher, transfer=full.transfer, seed=seed,
                         train_rows=train_rows, val_rows=val_rows) if refit \
         else dataclasses.replace(full, world=SINGLE)
@@ -238,9 +243,9 @@ def choose_student(screen: Screening, full: TrainingSet | StreamedTrainingSet, *
                    world: World = SINGLE) -> tuple[Search | None, Fitted]:
     """The KD student: searched (plan["student"] == "search") by rank 0 alone and the winner's
     architecture broadcast; refitted on every training row by every process when the screening
-    rows were a subsample. Or of the fixed size plan gives, fitted on every training row by every
-    process. The other processes get no search record, and a Fitted with only the architecture
-    when rank 0's screening fit is the final student."""
+    rows were a subsample or several processes train (`screen.refit`), else the winner's
+    screening fit. Or of the fixed size plan gives, fitted on every training row by every
+    process. The processes other than rank 0 get no search record."""
     if plan["student"] != "search":  # one fit, on every training row (screen.data is full)
         k = fixed_k or min(DEFAULT_FEATURES, n_features)
         arch = Architecture(k, plan["rank"] or default_rank(k), tuple(plan["student_hidden"]))
@@ -254,8 +259,8 @@ def choose_student(screen: Screening, full: TrainingSet | StreamedTrainingSet, *
     k, rank, hidden = world.broadcast_json(
         [winner.arch.k, winner.arch.rank, list(winner.arch.hidden)] if world.is_main else None)
     arch = Architecture(k, rank, tuple(hidden))
-    if not screen.refit:
-        return record, winner or Fitted(arch=arch, record=None, model=None, history={})
+    if not screen.refit:  # one process: its screening fit saw every training row
+        return record, winner
     judge = make_judge(full, positive=screen.positive, fidelity=plan["fidelity"],
                        seed=screen.seed)
     refit = fit_candidate(arch, "refit", full, screen.order, screen.scaler, judge,
@@ -345,8 +350,12 @@ def distill(*, data: str | None = None, target: str | None = None, no_header: bo
     world = world_from_env()
     if nproc > 1 and not world.is_distributed and os.environ.get(LAUNCH_ENV) != "1":
         return _launch(args)
-    with process_group(world), claimed(out, runs_root, dataset_name(data), force, world) \
-            as out_dir, _torch_threads(threads), _main_logs_only(world):
+    # the other processes wait while rank 0 searches alone: a budget past the default timeout
+    # (the search may overrun its budget by one fit) lengthens the wait they allow
+    timeout = max(TIMEOUT_SECONDS, 2 * search_seconds + 600)
+    with process_group(world, timeout_seconds=timeout), \
+            claimed(out, runs_root, dataset_name(data), force, world) as out_dir, \
+            _torch_threads(threads), _main_logs_only(world):
         metrics = _distill_into(out_dir, args, mode=mode, world=world, started=started)
         # every process leaves the group together, once rank 0 has written the run: a rank
         # tearing gloo down while rank 0 still works was seen to abort at exit (2 in 31 runs)
@@ -379,7 +388,8 @@ def _distill_into(out_dir: Path | None, a: SimpleNamespace, *, mode: str, world:
     ds, split, k, classes = prepare(a.data, target=a.target, features=a.features,
                                     positive=a.positive, test_size=a.test_size,
                                     val_size=a.val_size, seed=a.seed, no_header=a.no_header,
-                                    teacher_hidden=a.teacher_hidden, rank=a.rank, mode=mode)
+                                    teacher_hidden=a.teacher_hidden, rank=a.rank, mode=mode,
+                                    hash_data=world.is_main)
     trained, preprocessing, ranking, search, kd = train_all(
         ds, split, classes, k=k, plan=plan, teacher_kind=a.teacher,
         teacher_hidden=a.teacher_hidden, transfer=a.transfer,

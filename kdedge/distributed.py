@@ -27,15 +27,18 @@ list, on every rank). Standard library only at import; torch is imported where i
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from kdedge.errors import KdedgeError
@@ -184,8 +187,9 @@ def _env_int(environ: Mapping[str, str], name: str) -> int:
 
 
 @contextlib.contextmanager
-def process_group(world: World) -> Iterator[World]:
+def process_group(world: World, *, timeout_seconds: float = TIMEOUT_SECONDS) -> Iterator[World]:
     """Join the gloo process group for the block, and leave it after; yields `world`.
+    Collectives wait at most `timeout_seconds` for a peer.
 
     One process: does nothing. Otherwise it initialises torch.distributed (env://, from torchrun's
     MASTER_ADDR/MASTER_PORT) unless something already did, and destroys the group on exit only if
@@ -202,25 +206,28 @@ def process_group(world: World) -> Iterator[World]:
     made = False
     try:
         if not dist.is_initialized():
-            _init_process_group(world)
+            _init_process_group(world, timeout_seconds)
             made = True
         yield world
     finally:
         try:
             if made and dist.is_initialized():
+                # DDP's reducers sit in reference cycles: freed now, while the group and the
+                # interpreter are alive (freed at interpreter exit, gloo aborted: SIGABRT)
+                gc.collect()
                 dist.destroy_process_group()
         finally:
             restore()
 
 
-def _init_process_group(world: World) -> None:
+def _init_process_group(world: World, timeout_seconds: float) -> None:
     import torch.distributed as dist
 
     address = (f"{os.environ.get('MASTER_ADDR', '(unset)')}:"
                f"{os.environ.get('MASTER_PORT', '(unset)')}")
     try:
         dist.init_process_group(BACKEND, init_method="env://", rank=world.rank,
-                                world_size=world.size, timeout=timedelta(seconds=TIMEOUT_SECONDS))
+                                world_size=world.size, timeout=timedelta(seconds=timeout_seconds))
     except (RuntimeError, ValueError, TimeoutError, OSError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise KdedgeError(
@@ -301,6 +308,7 @@ def launch(values: Mapping[str, Any], *, nproc: int, out: str) -> None:
     (torchrun then stops the ranks, and rank 0 removes its staging folder) and re-raises.
     """
     command = torchrun_command(values, nproc=nproc)
+    started = time.time()
     # its own session: Ctrl-C reaches this process only, which stops torchrun in order
     child = subprocess.Popen(command, env=launch_env(), start_new_session=True)
     try:
@@ -309,9 +317,13 @@ def launch(values: Mapping[str, Any], *, nproc: int, out: str) -> None:
         _stop(child)
         raise
     if status != 0:
+        manifest = Path(out) / "run.json"
+        written = manifest.is_file() and manifest.stat().st_mtime >= started
+        outcome = (f"rank 0 had already written the whole run to {out}, so it is complete, but "
+                   "check the error" if written else
+                   f"nothing was written to {out}: fix the cause and run again")
         raise KdedgeError(f"distill on {nproc} processes failed (torchrun exit status {status}; "
-                          f"the failing rank's error is above); nothing was written to {out}: "
-                          "fix the cause and run again")
+                          f"the failing rank's error is above); {outcome}")
 
 
 def _stop(child: subprocess.Popen) -> None:

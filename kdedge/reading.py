@@ -77,9 +77,12 @@ def read_mode(data: str | None, stream: str) -> str:
 
 
 def load_streamed(data: str, *, target: str | None, no_header: bool, test_size: float,
-                  val_size: float, seed: int) -> tuple[Dataset, StreamedSplit]:
+                  val_size: float, seed: int,
+                  hash_data: bool = True) -> tuple[Dataset, StreamedSplit]:
     """One streaming pass over `data` (kdedge.stream.summarise_table): validated, summarised and
-    split, with the held-out rows and the training sample in memory."""
+    split, with the held-out rows and the training sample in memory. `hash_data`: record the
+    data's sha256 (a second read of every file; only the process that writes the run needs
+    it)."""
     from kdedge.stream import make_split_rule, summarise_table
     from kdedge.tables import open_table
 
@@ -89,12 +92,13 @@ def load_streamed(data: str, *, target: str | None, no_header: bool, test_size: 
     table = open_table(data, target=target, no_header=no_header)
     rule = make_split_rule(table.rows, test_size=test_size, val_size=val_size, seed=seed)
     summary = summarise_table(table, rule, where=f"--data {data}")
-    _check_splits(summary.split_counts, summary.class_names, data)
+    capped = rule.test < test_size or rule.val < val_size * (1 - test_size)
+    _check_splits(summary.split_counts, summary.class_names, data, capped=capped)
     n = len(summary.feature_names)
     ds = Dataset(X=np.empty((0, n)), y=np.empty(0, dtype=np.int64),
                  feature_names=summary.feature_names, class_names=summary.class_names,
                  target=table.target, source="file", name=dataset_name(data),
-                 sha256=table.sha256, dropped_constant=summary.dropped_constant,
+                 sha256=table.sha256 if hash_data else None, dropped_constant=summary.dropped_constant,
                  counts=list(summary.class_counts))
     split = StreamedSplit(X_train=summary.X_sample, y_train=summary.y_sample,
                           X_val=summary.X_val, y_val=summary.y_val, X_test=summary.X_test,
@@ -104,9 +108,11 @@ def load_streamed(data: str, *, target: str | None, no_header: bool, test_size: 
     return ds, split
 
 
-def _check_splits(counts: dict[str, list[int]], class_names: list[str], data: str) -> None:
+def _check_splits(counts: dict[str, list[int]], class_names: list[str], data: str, *,
+                  capped: bool) -> None:
     """Every split needs every class (and MIN_ROWS_PER_CLASS rows a class on average), as the
-    in-memory split does."""
+    in-memory split does. `capped`: the held-out fractions were lowered to about 100,000 rows
+    each (kdedge.stream.HELD_OUT_ROWS), so larger --test_size/--val_size would change nothing."""
     need = MIN_ROWS_PER_CLASS * len(class_names)
     for name, per_class in counts.items():
         missing = [class_names[i] for i, count in enumerate(per_class) if count == 0]
@@ -114,7 +120,10 @@ def _check_splits(counts: dict[str, list[int]], class_names: list[str], data: st
             raise KdedgeError(
                 f"--data {data}: the {name} split has {sum(per_class):,} rows and no rows of "
                 f"classes {missing or 'none'} (each split needs every class and at least {need} "
-                "rows); add rows, merge rare classes or raise --test_size/--val_size")
+                "rows); " + ("validation and test are capped at about 100,000 rows each on "
+                             "data this large: merge or oversample the rare classes, or split "
+                             "the data yourself" if capped else
+                             "add rows, merge rare classes or raise --test_size/--val_size"))
 
 
 def data_reading(mode: str, world: World, split: Split) -> DataReading:
