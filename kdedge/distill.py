@@ -350,10 +350,7 @@ def distill(*, data: str | None = None, target: str | None = None, no_header: bo
     world = world_from_env()
     if nproc > 1 and not world.is_distributed and os.environ.get(LAUNCH_ENV) != "1":
         return _launch(args)
-    # the other processes wait while rank 0 searches alone: a budget past the default timeout
-    # (the search may overrun its budget by one fit) lengthens the wait they allow
-    timeout = max(TIMEOUT_SECONDS, 2 * search_seconds + 600)
-    with process_group(world, timeout_seconds=timeout), \
+    with process_group(world, timeout_seconds=_collective_timeout(search_seconds)), \
             claimed(out, runs_root, dataset_name(data), force, world) as out_dir, \
             _torch_threads(threads), _main_logs_only(world):
         metrics = _distill_into(out_dir, args, mode=mode, world=world, started=started)
@@ -367,6 +364,12 @@ def distill(*, data: str | None = None, target: str | None = None, no_header: bo
               f"({time.perf_counter() - started:.1f}s)")
     # a process `--nproc` launched leaves saying where the run is to the launcher
     return None if os.environ.get(LAUNCH_ENV) == "1" else out_dir
+
+
+def _collective_timeout(search_seconds: float) -> float:
+    """How long a process waits for its peers: the others wait while rank 0 searches alone,
+    and the search may overrun its budget by a fit, so a long budget lengthens the wait."""
+    return max(TIMEOUT_SECONDS, 2 * search_seconds + 600)
 
 
 def _launch(args: SimpleNamespace) -> Path:
