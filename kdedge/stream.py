@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kdedge.contract import Scaler
-from kdedge.data import MIN_ROWS_PER_CLASS, SHOWN_NAMES, SPLIT_PARAMETERS, summarise
+from kdedge.data import SHOWN_NAMES, SPLIT_PARAMETERS, summarise
 from kdedge.params import check_params
 from kdedge.rundir import KdedgeError
 from kdedge.tables import Chunk, Table, Unit
@@ -150,8 +150,9 @@ def summarise_table(table: Table, rule: SplitRule, *, where: str) -> Summary:
 
     Raises:
         KdedgeError: a missing, infinite or non-numeric feature value or a missing label (with
-            counts and each column's first row), every feature constant, fewer than two classes,
-            or a split too small for the classes.
+            counts and each column's first row), every feature constant, or fewer than two
+            classes. (Whether each split holds enough rows of every class is the caller's to
+            judge: kdedge.reading knows the sizes the user asked for.)
     """
     tally = _Tally(table, rule)
     for chunk in table.chunks():
@@ -228,7 +229,6 @@ class _Tally:
                               f"({str(values[0])!r}); a classifier needs at least two")
         kept, dropped = self._kept_columns(where)
         split_counts = {name: self._class_counts(s, values) for s, name in enumerate(SPLIT_NAMES)}
-        _check_split_sizes(split_counts, where)
         std = np.sqrt(self.m2 / self.count)[kept]
         scaler = Scaler(mean=self.mean[kept].tolist(), scale=np.where(std > 0, std, 1.0).tolist())
         held = {name: self._kept_rows(name, kept, values) for name in ("sample", VAL, TEST)}
@@ -288,15 +288,6 @@ class _Tally:
         y = np.concatenate([_class_index(labels, values) for labels in label_parts]
                            or [np.empty(0, np.int64)])
         return X, y
-
-
-def _check_split_sizes(split_counts: dict[str, list[int]], where: str) -> None:
-    """As split_dataset: each split needs MIN_ROWS_PER_CLASS rows per class on average."""
-    need = MIN_ROWS_PER_CLASS * len(split_counts["train"])
-    sizes = {name: sum(counts) for name, counts in split_counts.items()}
-    if min(sizes.values()) < need:
-        raise KdedgeError(f"{where}: the split is too small for the classes (rows {sizes}; each "
-                          f"split needs at least {need}); add rows or raise --test_size/--val_size")
 
 
 def _label_values(parts: list[np.ndarray]) -> np.ndarray:

@@ -217,13 +217,19 @@ def test_shard_pieces_cut_the_epochs_training_rows_into_equal_ranges(tmp_path):
     assert in_order == sorted(in_order)  # a CSV: file order
 
 
-@pytest.mark.parametrize("kind", ["csv", "parquet"])
-def test_train_blocks_yield_every_training_row_once(tmp_path, kind):
+def _summarised(tmp_path, kind: str):
+    """(table, its summary, the brute-force reference) of `_frame()` as a CSV or a Parquet
+    folder."""
     frame = _frame()
     path = _csv(tmp_path, frame) if kind == "csv" else _parquet_folder(tmp_path, frame)
     table = open_table(path, target="label")
     summary = summarise_table(table, _rule(2000), where="t")
-    _, y, _, split, _ = _reference(frame, summary.rule)
+    return table, summary, _reference(frame, summary.rule)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_train_blocks_yield_every_training_row_once(tmp_path, kind):
+    table, summary, (_, y, _, split, _) = _summarised(tmp_path, kind)
     blocks = _epoch(table, summary, _pieces(table, summary, sequential=kind == "csv"), epoch=0)
     sizes = [len(X) for X, _ in blocks]
     assert set(sizes[:-1]) == {128} and 0 < sizes[-1] <= 128
@@ -243,11 +249,7 @@ def test_train_blocks_yield_every_training_row_once(tmp_path, kind):
 
 @pytest.mark.parametrize("kind", ["csv", "parquet"])
 def test_train_blocks_of_the_ranks_hold_each_training_row_once(tmp_path, kind):
-    frame = _frame()
-    path = _csv(tmp_path, frame) if kind == "csv" else _parquet_folder(tmp_path, frame)
-    table = open_table(path, target="label")
-    summary = summarise_table(table, _rule(2000), where="t")
-    _, _, _, split, _ = _reference(frame, summary.rule)
+    table, summary, (_, _, _, split, _) = _summarised(tmp_path, kind)
     rows = []
     for rank in range(3):
         pieces = _pieces(table, summary, rank=rank, world=3, sequential=kind == "csv")
